@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"canhgac/internal/api"
+	"canhgac/internal/auth"
+	"canhgac/internal/httpd"
+	"canhgac/internal/model"
+	"canhgac/internal/storage"
+	"canhgac/internal/ui"
+)
+
+func runServe(env *Env, args []string) error {
+	fs := newFlags(env, "serve")
+	var sf storageFlags
+	sf.register(env, fs)
+	listen := fs.String("listen", envDefault(env, "listen", "127.0.0.1:8080"), "address to listen on")
+	tlsCert := fs.String("tls-cert", envDefault(env, "tls-cert", ""), "TLS certificate file (PEM)")
+	tlsKey := fs.String("tls-key", envDefault(env, "tls-key", ""), "TLS key file (PEM)")
+	tlsAuto := fs.Bool("tls-auto", envDefault(env, "tls-auto", "") == "true", "serve HTTPS with a self-signed certificate kept in the data directory")
+	maxBody := fs.Int64("max-body", envInt(env, "max-body", 1<<20), "largest request body in bytes")
+	rate := fs.Float64("rate", float64(envInt(env, "rate", 50)), "requests per second allowed per client address (0: unlimited)")
+	sessionTTL := fs.Duration("session-ttl", envDuration(env, "session-ttl", 12*time.Hour), "how long a login lasts")
+	logLevel := fs.String("log-level", envDefault(env, "log-level", "info"), "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError("--tls-cert and --tls-key go together")
+	}
+	if *tlsAuto && *tlsCert != "" {
+		return usageError("use either --tls-auto or --tls-cert/--tls-key")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError("--log-level must be debug, info, warn or error")
+	}
+	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, err := storage.Open(ctx, sf.data, sf.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log.Info("database ready", "backend", store.Backend(), "schema_version", store.SchemaVersion())
+
+	scheme := "http"
+	if *tlsAuto {
+		host, _, _ := net.SplitHostPort(*listen)
+		cert, key, fp, err := httpd.AutoTLS(sf.data, []string{host})
+		if err != nil {
+			return err
+		}
+		*tlsCert, *tlsKey = cert, key
+		fmt.Fprintf(env.Stdout, "TLS certificate %s\nSHA-256 fingerprint: %s\n", cert, fp)
+	}
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	firstPassword, err := firstStart(ctx, store)
+	if err != nil {
+		return err
+	}
+
+	acfg := auth.DefaultConfig()
+	acfg.SessionTTL = *sessionTTL
+	acfg.SecureCookies = *tlsCert != ""
+	authn := auth.New(store, acfg)
+	srv := httpd.New(httpd.Config{Addr: *listen, MaxBodyBytes: *maxBody, RatePerIP: *rate, BurstPerIP: int(max(*rate*4, 20)),
+		TLSCert: *tlsCert, TLSKey: *tlsKey, Version: version()}, store, authn, log)
+	api.Register(srv)
+	ui.Register(srv)
+	go sweepSessions(ctx, store, log)
+
+	err = srv.Serve(ctx, func(addr net.Addr) {
+		url := fmt.Sprintf("%s://%s/", scheme, displayAddr(addr))
+		log.Info("listening", "url", url, "version", version())
+		if firstPassword != "" {
+			// Printed once to the terminal, never logged.
+			fmt.Fprintf(env.Stdout, "\n  canhgac is running at %s\n  First start: log in as  admin  with password  %s\n  (you will be asked to change it)\n\n", url, firstPassword)
+		} else {
+			fmt.Fprintf(env.Stdout, "canhgac is running at %s\n", url)
+		}
+	})
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}
+
+func displayAddr(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// firstStart creates the province root agency and an admin with a random
+// password on an empty database, returning the password to print.
+func firstStart(ctx context.Context, store *storage.Store) (string, error) {
+	actor := model.Actor{Scope: model.System}
+	if n, err := store.AgencyCount(ctx); err != nil {
+		return "", err
+	} else if n == 0 {
+		root := model.Agency{Name: "Sở Thông tin và Truyền thông", Code: "STTTT", Kind: model.AgencyProvince}
+		if err := store.CreateAgency(ctx, actor, &root); err != nil {
+			return "", fmt.Errorf("first start: %w", err)
+		}
+	}
+	if n, err := store.UserCount(ctx); err != nil || n > 0 {
+		return "", err
+	}
+	pw := auth.RandomPassword()
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return "", err
+	}
+	admin := model.User{Username: "admin", DisplayName: "Quản trị viên", Role: model.RoleAdmin, PasswordHash: hash, MustChangePassword: true}
+	if err := store.CreateUser(ctx, actor, &admin); err != nil {
+		return "", fmt.Errorf("first start: create admin: %w", err)
+	}
+	return pw, nil
+}
+
+func sweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := store.DeleteExpiredSessions(ctx, now); err != nil {
+				log.Warn("sweep sessions", "err", err)
+			} else if n > 0 {
+				log.Info("expired sessions removed", "count", n)
+			}
+		}
+	}
+}
+
+func envInt(env *Env, name string, def int64) int64 {
+	if v := envDefault(env, name, ""); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func envDuration(env *Env, name string, def time.Duration) time.Duration {
+	if v := envDefault(env, name, ""); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
