@@ -178,4 +178,3 @@ func envDuration(env *Env, name string, def time.Duration) time.Duration {
 	}
 	return def
 }
-

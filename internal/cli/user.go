@@ -17,7 +17,9 @@ func openStore(sf storageFlags) (*storage.Store, error) {
 	return storage.Open(context.Background(), sf.data, sf.db)
 }
 
-func cliActor() model.Actor { return model.Actor{Scope: model.Scope{Role: model.RoleAdmin, Username: "cli"}, IP: "local"} }
+func cliActor() model.Actor {
+	return model.Actor{Scope: model.Scope{Role: model.RoleAdmin, Username: "cli"}, IP: "local"}
+}
 
 func runUser(env *Env, args []string) error {
 	if len(args) == 0 {
