@@ -203,7 +203,7 @@ var auditResources = []string{"agency", "asset", "user", "api_token"}
 type auditData struct {
 	Items     []model.AuditEvent
 	Resources []string
-	Pager pager
+	Pager     pager
 }
 
 // auditList shows the audit log, newest first, filtered by object type,
