@@ -359,3 +359,50 @@ func BenchmarkServeStartup(b *testing.B) {
 		p.kill9(b)
 	}
 }
+
+// help lists every subcommand, version prints the build version, and the
+// user and token commands work on a data directory and on PostgreSQL.
+func TestCLISubcommands(t *testing.T) {
+	help := run(t, "", "help")
+	for _, sub := range []string{"serve", "user", "token", "migrate", "version", "help"} {
+		if !regexp.MustCompile(`(?m)^\s+` + sub + `\s`).MatchString(help) {
+			t.Errorf("help does not list %s:\n%s", sub, help)
+		}
+	}
+	if v := strings.TrimSpace(run(t, "", "version")); v == "" {
+		t.Error("version printed nothing")
+	}
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			dir, dbURL := b.URL(t)
+			sargs := []string{"--data", dir}
+			if dbURL != "" {
+				sargs = append(sargs, "--db", dbURL)
+			}
+			// Bad input is refused with the reason, and nothing is written.
+			cmd := command(append([]string{"user", "add", "--name", "xy", "--role", "boss", "--password-stdin"}, sargs...)...)
+			cmd.Stdin = strings.NewReader("a long enough password\n")
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "role") {
+				t.Fatalf("bad role accepted: %v %s", err, out)
+			}
+			cmd = command(append([]string{"user", "add", "--name", "can-bo", "--role", "officer", "--password-stdin"}, sargs...)...)
+			cmd.Stdin = strings.NewReader("a long enough password\n")
+			if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "agency") {
+				t.Fatalf("officer without agency accepted: %v %s", err, out)
+			}
+			// The first start creates the province's root agency (ID 1); the
+			// CLI works beside the running server.
+			p := start(t, sargs...)
+			run(t, "a long enough password\n", append([]string{"user", "add", "--name", "can-bo", "--role", "officer", "--agency", "1", "--password-stdin"}, sargs...)...)
+			if list := run(t, "", append([]string{"user", "list"}, sargs...)...); !strings.Contains(list, "can-bo") {
+				t.Fatalf("user list:\n%s", list)
+			}
+			token := strings.TrimSpace(run(t, "", append([]string{"token", "create", "--user", "can-bo"}, sargs...)...))
+			code, body, err := p.request("GET", "/api/v1/me", token, nil)
+			if err != nil || code != 200 || !strings.Contains(string(body), `"can-bo"`) || !strings.Contains(string(body), `"scope":"/1/"`) {
+				t.Fatalf("token from the CLI: %d %s %v", code, body, err)
+			}
+		})
+	}
+}

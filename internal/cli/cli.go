@@ -43,7 +43,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the control plane: API, web UI, scheduler", runServe},
+		{"serve", "run the control plane: JSON API and web UI", runServe},
 		{"user", "manage users: user add | user list | user passwd", runUser},
 		{"token", "manage API tokens: token create", runToken},
 		{"migrate", "bring the database schema up to date and exit", runMigrate},
@@ -125,6 +125,6 @@ type storageFlags struct {
 }
 
 func (s *storageFlags) register(env *Env, fs *flag.FlagSet) {
-	fs.StringVar(&s.data, "data", envDefault(env, "data", "./canhgac-data"), "data directory (SQLite database, certificates, blobs)")
+	fs.StringVar(&s.data, "data", envDefault(env, "data", "./canhgac-data"), "data directory (SQLite database, TLS certificate)")
 	fs.StringVar(&s.db, "db", envDefault(env, "db", ""), "PostgreSQL URL (postgres://…); empty uses SQLite in the data directory")
 }

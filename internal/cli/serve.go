@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,7 +28,7 @@ func runServe(env *Env, args []string) error {
 	listen := fs.String("listen", envDefault(env, "listen", "127.0.0.1:8080"), "address to listen on")
 	tlsCert := fs.String("tls-cert", envDefault(env, "tls-cert", ""), "TLS certificate file (PEM)")
 	tlsKey := fs.String("tls-key", envDefault(env, "tls-key", ""), "TLS key file (PEM)")
-	tlsAuto := fs.Bool("tls-auto", envDefault(env, "tls-auto", "") == "true", "serve HTTPS with a self-signed certificate kept in the data directory")
+	tlsAuto := fs.Bool("tls-auto", envBool(env, "tls-auto"), "serve HTTPS with a self-signed certificate kept in the data directory")
 	maxBody := fs.Int64("max-body", envInt(env, "max-body", 1<<20), "largest request body in bytes")
 	rate := fs.Float64("rate", float64(envInt(env, "rate", 50)), "requests per second allowed per client address (0: unlimited)")
 	sessionTTL := fs.Duration("session-ttl", envDuration(env, "session-ttl", 12*time.Hour), "how long a login lasts")
@@ -63,8 +64,7 @@ func runServe(env *Env, args []string) error {
 
 	scheme := "http"
 	if *tlsAuto {
-		host, _, _ := net.SplitHostPort(*listen)
-		cert, key, fp, err := httpd.AutoTLS(sf.data, []string{host})
+		cert, key, fp, err := httpd.AutoTLS(sf.data, certHosts(*listen))
 		if err != nil {
 			return err
 		}
@@ -177,4 +177,38 @@ func envDuration(env *Env, name string, def time.Duration) time.Duration {
 		}
 	}
 	return def
+}
+
+// envBool reads CANHGAC_<NAME> as a boolean (1, t, true, yes, on).
+func envBool(env *Env, name string) bool {
+	v := strings.ToLower(envDefault(env, name, ""))
+	if b, err := strconv.ParseBool(v); err == nil {
+		return b
+	}
+	return v == "yes" || v == "on"
+}
+
+// certHosts are the names a self-signed certificate should cover: the
+// listen host, this machine's hostname and, when listening on every
+// interface, each of its addresses, so users reaching it by name or IP
+// see a certificate that at least names what they typed.
+func certHosts(listen string) []string {
+	host, _, _ := net.SplitHostPort(listen)
+	hosts := []string{}
+	if host != "" && host != "0.0.0.0" && host != "::" {
+		hosts = append(hosts, host)
+	}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		hosts = append(hosts, name)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !ipn.IP.IsLinkLocalUnicast() {
+					hosts = append(hosts, ipn.IP.String())
+				}
+			}
+		}
+	}
+	return hosts
 }
