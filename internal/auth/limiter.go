@@ -56,7 +56,7 @@ func (l *Limiter) prune(key string) []time.Time {
 	f := l.fails[key]
 	cut := l.now().Add(-l.window)
 	i := 0
-	for i < len(f) && f[i].Before(cut) {
+	for i < len(f) && !f[i].After(cut) {
 		i++
 	}
 	f = f[i:]

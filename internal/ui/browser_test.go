@@ -142,14 +142,13 @@ func TestBrowserLoginCreateAgencyAndAsset(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if assets, err = chromedp.Run(ctx, chromedp.Text("#asset-list")); err != nil {
-			t.Fatalf("read list: %v", err)
-		}
-		if strings.Contains(assets, "Cổng giáo dục tỉnh") && !strings.Contains(assets, "Cổng thông tin Sở Y tế") {
+		// htmx may swap the table out between finding and reading it; read again.
+		assets, err = chromedp.Run(ctx, chromedp.Text("#asset-list"))
+		if err == nil && strings.Contains(assets, "Cổng giáo dục tỉnh") && !strings.Contains(assets, "Cổng thông tin Sở Y tế") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("live search did not narrow the list:\n%s", assets)
+			t.Fatalf("live search did not narrow the list (%v):\n%s", err, assets)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
