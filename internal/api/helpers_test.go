@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"canhgac/internal/alert"
 	"canhgac/internal/api"
 	"canhgac/internal/auth"
 	"canhgac/internal/httpd"
@@ -35,6 +36,11 @@ func newEnv(t *testing.T, store *storage.Store) *env {
 	t.Helper()
 	srv := httpd.New(httpd.Config{MaxBodyBytes: 1 << 20}, store, auth.New(store, auth.DefaultConfig()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	api.Register(srv)
+	alerts, err := alert.New(ctx, store, alert.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.RegisterAlerts(srv, alerts)
 	ui.Register(srv)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

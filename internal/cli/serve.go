@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"canhgac/internal/alert"
 	"canhgac/internal/api"
 	"canhgac/internal/auth"
 	"canhgac/internal/httpd"
@@ -33,6 +34,8 @@ func runServe(env *Env, args []string) error {
 	rate := fs.Float64("rate", float64(envInt(env, "rate", 50)), "requests per second allowed per client address (0: unlimited)")
 	sessionTTL := fs.Duration("session-ttl", envDuration(env, "session-ttl", 12*time.Hour), "how long a login lasts")
 	logLevel := fs.String("log-level", envDefault(env, "log-level", "info"), "debug, info, warn or error")
+	publicURL := fs.String("public-url", envDefault(env, "public-url", ""), "canhgac's address as users reach it, for links in notifications (default: from --listen)")
+	tick := fs.Duration("alert-interval", envDuration(env, "alert-interval", 5*time.Second), "how often escalations and the notification outbox are checked")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,9 +88,24 @@ func runServe(env *Env, args []string) error {
 	authn := auth.New(store, acfg)
 	srv := httpd.New(httpd.Config{Addr: *listen, MaxBodyBytes: *maxBody, RatePerIP: *rate, BurstPerIP: int(max(*rate*4, 20)),
 		TLSCert: *tlsCert, TLSKey: *tlsKey, Version: version()}, store, authn, log)
+	if clockFile := env.Getenv("CANHGAC_TEST_CLOCK_FILE"); clockFile != "" {
+		// Tests drive hours of escalation in seconds by writing the time here.
+		store.SetClock(fileClock(clockFile))
+	}
+	if *publicURL == "" {
+		*publicURL = scheme + "://" + listenDisplay(*listen)
+	}
+	acfgAlerts := alert.DefaultConfig()
+	acfgAlerts.PublicURL = *publicURL
+	alerts, err := alert.New(ctx, store, acfgAlerts)
+	if err != nil {
+		return err
+	}
 	api.Register(srv)
+	api.RegisterAlerts(srv, alerts)
 	ui.Register(srv)
 	go sweepSessions(ctx, store, log)
+	go alerts.Run(ctx, *tick, log)
 
 	err = srv.Serve(ctx, func(addr net.Addr) {
 		url := fmt.Sprintf("%s://%s/", scheme, displayAddr(addr))
@@ -104,6 +122,35 @@ func runServe(env *Env, args []string) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+// listenDisplay turns a listen address into one users can reach.
+func listenDisplay(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if name, err := os.Hostname(); err == nil {
+			host = name
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// fileClock reads the current time (RFC 3339) from a file; for tests only.
+func fileClock(path string) func() time.Time {
+	return func() time.Time {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return time.Now()
+		}
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+		if err != nil {
+			return time.Now()
+		}
+		return t
+	}
 }
 
 func displayAddr(addr net.Addr) string {

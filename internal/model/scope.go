@@ -65,9 +65,9 @@ func (s Scope) Can(action Action, resource Resource) bool {
 		return resource != ResourceUser || action == ActionRead
 	case RoleOfficer, RoleTelecom:
 		switch resource {
-		case ResourceAsset:
+		case ResourceAsset, ResourceAlert, ResourceSilence:
 			return true
-		case ResourceAgency, ResourceUser, ResourceAudit:
+		case ResourceAgency, ResourceUser, ResourceAudit, ResourceOncall:
 			return action == ActionRead
 		}
 	case RoleViewer:
@@ -94,4 +94,11 @@ const (
 	ResourceUser   Resource = "user"
 	ResourceAsset  Resource = "asset"
 	ResourceAudit  Resource = "audit"
+	// ResourceAlert is alerts: reading them, acknowledging and resolving.
+	ResourceAlert Resource = "alert"
+	// ResourceSilence is silences (maintenance windows), scoped like alerts.
+	ResourceSilence Resource = "silence"
+	// ResourceOncall is the duty roster, escalation chains, notification
+	// channels and inbound alert sources: the duty team's configuration.
+	ResourceOncall Resource = "oncall"
 )

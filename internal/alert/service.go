@@ -1,0 +1,413 @@
+package alert
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"canhgac/internal/model"
+	"canhgac/internal/storage"
+)
+
+// Config tunes the pipeline.
+type Config struct {
+	// FlapWindow: an alert that re-fires this soon after resolving is
+	// reopened as flapping and not notified again.
+	FlapWindow time.Duration
+	// GroupWait holds a first notification this long so that alerts of the
+	// same agency and kind that follow go out as one message.
+	GroupWait time.Duration
+	// UnackTimeout re-escalates a critical alert acknowledged but not
+	// resolved after this long (a chain may set its own).
+	UnackTimeout time.Duration
+	// PublicURL is canhgac's address as users reach it, for links in messages.
+	PublicURL string
+	// MaxAttempts bounds retries of one notification before it is given up.
+	MaxAttempts int
+}
+
+// DefaultConfig is what serve uses unless told otherwise.
+func DefaultConfig() Config {
+	return Config{FlapWindow: 10 * time.Minute, GroupWait: 10 * time.Second, UnackTimeout: 30 * time.Minute,
+		PublicURL: "http://127.0.0.1:8080", MaxAttempts: 12}
+}
+
+// Service is the alert pipeline over a store.
+type Service struct {
+	store *storage.Store
+	cfg   Config
+	key   []byte // signs acknowledgement links
+
+	// kick wakes the escalation engine and the outbox worker early.
+	kick chan struct{}
+
+	mu   sync.Mutex
+	subs map[chan Change]struct{}
+}
+
+// Change tells live boards that an alert changed.
+type Change struct {
+	AlertID int64  `json:"alert_id"`
+	Type    string `json:"type"`
+	// AgencyPath scopes who may hear about it.
+	AgencyPath string `json:"-"`
+	Severity   string `json:"severity"`
+}
+
+// New returns the pipeline, creating its link-signing key on first use.
+func New(ctx context.Context, store *storage.Store, cfg Config) (*Service, error) {
+	d := DefaultConfig()
+	if cfg.FlapWindow == 0 {
+		cfg.FlapWindow = d.FlapWindow
+	}
+	if cfg.UnackTimeout == 0 {
+		cfg.UnackTimeout = d.UnackTimeout
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = d.MaxAttempts
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = d.PublicURL
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	s := &Service{store: store, cfg: cfg, kick: make(chan struct{}, 1), subs: map[chan Change]struct{}{}}
+	key, err := s.setting(ctx, "ack_link_key", func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return hex.EncodeToString(b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.key, _ = hex.DecodeString(key)
+	return s, nil
+}
+
+// Config returns the pipeline's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) setting(ctx context.Context, key string, init func() string) (string, error) {
+	var v string
+	err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT value FROM settings WHERE key = ?`), key).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	v = init()
+	if _, err := s.store.DB().ExecContext(ctx, s.store.Rebind(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`), key, v); err != nil {
+		return "", err
+	}
+	err = s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT value FROM settings WHERE key = ?`), key).Scan(&v)
+	return v, err
+}
+
+// Subscribe returns a channel of alert changes for live boards; cancel
+// stops it. Slow subscribers miss changes rather than slow the pipeline.
+func (s *Service) Subscribe() (<-chan Change, func()) {
+	ch := make(chan Change, 256)
+	s.mu.Lock()
+	s.subs[ch] = struct{}{}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		if _, ok := s.subs[ch]; ok {
+			delete(s.subs, ch)
+			close(ch)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Service) publish(c Change) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ch := range s.subs {
+		select {
+		case ch <- c:
+		default:
+		}
+	}
+}
+
+func (s *Service) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// RaiseResult says what Raise did.
+type RaiseResult struct {
+	ID int64 `json:"id"`
+	// Created: a new alert; Deduped: an open one was updated; Reopened: a
+	// recently resolved one re-fired (flapping).
+	Created  bool `json:"created"`
+	Deduped  bool `json:"deduped"`
+	Reopened bool `json:"reopened"`
+	Silenced bool `json:"silenced"`
+}
+
+// Raise records an alert and returns once it is committed. A repeat of an
+// open alert (same source and key) updates its count and last-seen time.
+func (s *Service) Raise(ctx context.Context, a Alert) (RaiseResult, error) {
+	if err := a.Validate(); err != nil {
+		return RaiseResult{}, err
+	}
+	var res RaiseResult
+	var change Change
+	// A concurrent Raise of the same new key can win the insert; the retry
+	// then finds its alert and deduplicates.
+	for attempt := 0; ; attempt++ {
+		err := s.store.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			res, change, err = s.raise(ctx, tx, &a)
+			return err
+		})
+		if storage.IsUniqueViolation(err) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return RaiseResult{}, err
+		}
+		break
+	}
+	s.publish(change)
+	if res.Created || res.Reopened {
+		s.wake()
+	}
+	return res, nil
+}
+
+func (s *Service) raise(ctx context.Context, tx *sql.Tx, a *Alert) (RaiseResult, Change, error) {
+	now := s.store.Now()
+	st := s.store
+	var id int64
+	var sev string
+	err := tx.QueryRowContext(ctx, st.Rebind(`SELECT id, severity FROM alerts WHERE source = ? AND dedup_key = ? AND state <> 'resolved'`),
+		a.Source, a.DedupKey).Scan(&id, &sev)
+	switch {
+	case err == nil:
+		// Dedup: the same problem again. Keep the highest severity seen.
+		newSev := Severity(sev)
+		if a.Severity.Rank() > newSev.Rank() {
+			newSev = a.Severity
+		}
+		if _, err := tx.ExecContext(ctx, st.Rebind(`UPDATE alerts SET count = count + 1, last_seen = ?, severity = ?, title = ?,
+			details = ?, updated_at = ? WHERE id = ?`), now, newSev, a.Title, a.Details, now, id); err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+		if newSev != Severity(sev) {
+			if err := s.event(ctx, tx, id, EvSeverity, a.Source, map[string]any{"from": sev, "to": newSev}); err != nil {
+				return RaiseResult{}, Change{}, err
+			}
+		}
+		return RaiseResult{ID: id, Deduped: true}, Change{AlertID: id, Type: "updated", Severity: string(newSev)}, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return RaiseResult{}, Change{}, err
+	}
+
+	// The asset, if any, decides the agency.
+	var path string
+	var tags string
+	if a.AssetID != nil {
+		var agencyID int64
+		err := tx.QueryRowContext(ctx, st.Rebind(`SELECT a.agency_id, ag.path, a.tags FROM assets a JOIN agencies ag ON ag.id = a.agency_id WHERE a.id = ?`),
+			*a.AssetID).Scan(&agencyID, &path, &tags)
+		if errors.Is(err, sql.ErrNoRows) {
+			return RaiseResult{}, Change{}, model.Invalid("asset_id", "no such asset")
+		}
+		if err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+		a.AgencyID = &agencyID
+	} else if a.AgencyID != nil {
+		p, err := st.AgencyPath(ctx, tx, model.System, *a.AgencyID)
+		if errors.Is(err, model.ErrNotFound) {
+			return RaiseResult{}, Change{}, model.Invalid("agency_id", "no such agency")
+		}
+		if err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+		path = p
+	}
+
+	// Flapping: the same problem resolved moments ago comes back. Reopen it
+	// quietly instead of paging anyone again.
+	err = tx.QueryRowContext(ctx, st.Rebind(`SELECT id FROM alerts WHERE source = ? AND dedup_key = ? AND state = 'resolved'
+		AND resolved_at >= ? ORDER BY resolved_at DESC LIMIT 1`), a.Source, a.DedupKey, now.Add(-s.cfg.FlapWindow)).Scan(&id)
+	if err == nil {
+		if _, err := tx.ExecContext(ctx, st.Rebind(`UPDATE alerts SET state = 'open', flapping = ?, count = count + 1, last_seen = ?,
+			severity = ?, title = ?, details = ?, resolved_at = NULL, resolved_by = '', next_escalation_at = NULL, updated_at = ? WHERE id = ?`),
+			true, now, a.Severity, a.Title, a.Details, now, id); err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+		if err := s.event(ctx, tx, id, EvReopened, a.Source, map[string]any{"flapping": true}); err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+		return RaiseResult{ID: id, Reopened: true}, Change{AlertID: id, Type: "reopened", AgencyPath: path, Severity: string(a.Severity)}, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return RaiseResult{}, Change{}, err
+	}
+
+	// A new alert: silenced, or routed to an escalation chain.
+	silence, err := s.matchSilence(ctx, tx, a, path, tags, now)
+	if err != nil {
+		return RaiseResult{}, Change{}, err
+	}
+	var chainID *int64
+	var next *time.Time
+	if silence == nil {
+		chainID, err = s.route(ctx, tx, a, path)
+		if err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+		if chainID != nil {
+			next = &now
+		}
+	}
+	evidence, _ := json.Marshal(a.Evidence)
+	labels, _ := json.Marshal(a.Labels)
+	err = tx.QueryRowContext(ctx, st.Rebind(`INSERT INTO alerts (source, kind, severity, dedup_key, asset_id, agency_id, agency_path,
+		title, details, evidence, labels, state, count, first_seen, last_seen, silence_id, chain_id, next_escalation_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		a.Source, a.Kind, a.Severity, a.DedupKey, a.AssetID, a.AgencyID, path, a.Title, a.Details, string(evidence), string(labels),
+		now, now, silence, chainID, next, now, now).Scan(&id)
+	if err != nil {
+		return RaiseResult{}, Change{}, err
+	}
+	detail := map[string]any{"severity": a.Severity}
+	if chainID != nil {
+		detail["chain_id"] = *chainID
+	}
+	if err := s.event(ctx, tx, id, EvRaised, a.Source, detail); err != nil {
+		return RaiseResult{}, Change{}, err
+	}
+	if silence != nil {
+		if err := s.event(ctx, tx, id, EvSilenced, "", map[string]any{"silence_id": *silence}); err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+	}
+	return RaiseResult{ID: id, Created: true, Silenced: silence != nil},
+		Change{AlertID: id, Type: "raised", AgencyPath: path, Severity: string(a.Severity)}, nil
+}
+
+// event appends a line to an alert's timeline.
+func (s *Service) event(ctx context.Context, q storage.Querier, alertID int64, typ, actor string, detail map[string]any) error {
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, s.store.Rebind(`INSERT INTO alert_events (alert_id, at, type, actor, detail) VALUES (?, ?, ?, ?, ?)`),
+		alertID, s.store.Now(), typ, actor, string(b))
+	return err
+}
+
+// Recover resolves the open alert a source raised under key, because the
+// source saw the problem go away. It reports whether there was one.
+func (s *Service) Recover(ctx context.Context, source, key string) (bool, error) {
+	var id int64
+	err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT id FROM alerts WHERE source = ? AND dedup_key = ? AND state <> 'resolved'`),
+		source, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	err = s.transition(ctx, model.Actor{Scope: model.System}, id, StateResolved, source, "recovered")
+	return err == nil, err
+}
+
+// Acknowledge takes an alert: escalation stops (a critical alert left
+// unresolved re-escalates after the unacknowledge timeout). via says how:
+// "ui", "api" or "link".
+func (s *Service) Acknowledge(ctx context.Context, actor model.Actor, id int64, via string) error {
+	return s.transition(ctx, actor, id, StateAcknowledged, actor.Username, via)
+}
+
+// Resolve closes an alert by hand.
+func (s *Service) Resolve(ctx context.Context, actor model.Actor, id int64, via string) error {
+	return s.transition(ctx, actor, id, StateResolved, actor.Username, via)
+}
+
+// transition moves an alert to acknowledged or resolved within the actor's scope.
+func (s *Service) transition(ctx context.Context, actor model.Actor, id int64, to State, who, via string) error {
+	var change Change
+	err := s.store.InTx(ctx, func(tx *sql.Tx) error {
+		a, err := s.get(ctx, tx, actor.Scope, id, true)
+		if err != nil {
+			return err
+		}
+		now := s.store.Now()
+		switch {
+		case a.State == StateResolved:
+			return fmt.Errorf("alert %d is already resolved: %w", id, model.ErrConflict)
+		case to == StateAcknowledged && a.State == StateAcknowledged:
+			return fmt.Errorf("alert %d is already acknowledged by %s: %w", id, a.AckedBy, model.ErrConflict)
+		}
+		if who == "" {
+			who = "system"
+		}
+		var q string
+		var args []any
+		typ := EvResolved
+		if to == StateAcknowledged {
+			typ = EvAcknowledged
+			var next *time.Time
+			if a.Severity == Critical {
+				t := now.Add(s.unackTimeout(ctx, tx, a.ChainID))
+				next = &t
+			}
+			q = `UPDATE alerts SET state = 'acknowledged', acked_by = ?, acked_at = ?, next_escalation_at = ?, updated_at = ? WHERE id = ?`
+			args = []any{who, now, next, now, id}
+		} else {
+			q = `UPDATE alerts SET state = 'resolved', resolved_by = ?, resolved_at = ?, next_escalation_at = NULL, updated_at = ? WHERE id = ?`
+			args = []any{who, now, now, id}
+		}
+		if _, err := tx.ExecContext(ctx, s.store.Rebind(q), args...); err != nil {
+			return err
+		}
+		change = Change{AlertID: id, Type: string(to), AgencyPath: a.agencyPath, Severity: string(a.Severity)}
+		if err := s.event(ctx, tx, id, typ, who, map[string]any{"via": via}); err != nil {
+			return err
+		}
+		return s.store.Audit(ctx, tx, actor, typ, "alert", id, a.AgencyID, map[string]any{"state": a.State}, map[string]any{"state": to, "via": via})
+	})
+	if err == nil {
+		s.publish(change)
+		s.wake()
+	}
+	return err
+}
+
+// BulkAcknowledge acknowledges many alerts; it returns how many it took and
+// skips those already taken, resolved or out of scope.
+func (s *Service) BulkAcknowledge(ctx context.Context, actor model.Actor, ids []int64, via string) (int, error) {
+	n := 0
+	for _, id := range ids {
+		err := s.Acknowledge(ctx, actor, id, via)
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, model.ErrConflict), errors.Is(err, model.ErrNotFound):
+		default:
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

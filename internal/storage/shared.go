@@ -1,0 +1,50 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"canhgac/internal/model"
+)
+
+// The helpers below let capability packages (internal/alert, …) keep their
+// own queries beside their logic while sharing this package's connection,
+// placeholder rebinding, transactions, clock and audit log.
+
+// Querier is what both *sql.DB and *sql.Tx offer.
+type Querier = querier
+
+// Rebind turns '?' placeholders into the backend's form.
+func (s *Store) Rebind(q string) string { return s.rebind(q) }
+
+// InTx runs fn in a transaction, committing if it returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error { return s.inTx(ctx, fn) }
+
+// Audit records a state change inside the transaction that makes it.
+func (s *Store) Audit(ctx context.Context, tx *sql.Tx, actor model.Actor, action, resource string, id int64, agencyID *int64, before, after any) error {
+	return s.audit(ctx, tx, actor, action, resource, id, agencyID, before, after)
+}
+
+// Now is the store's clock: UTC, truncated to what both backends keep.
+func (s *Store) Now() time.Time { return s.now() }
+
+// SetClock replaces the store's clock (tests use a fake one so that hours of
+// escalation run in milliseconds).
+func (s *Store) SetClock(now func() time.Time) {
+	s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+}
+
+// IsUniqueViolation recognises a uniqueness failure from either backend.
+func IsUniqueViolation(err error) bool { return isUniqueViolation(err) }
+
+// LikeEscape escapes LIKE wildcards in user text; pair it with ESCAPE '\'.
+func LikeEscape(s string) string { return likeEscape(s) }
+
+// ClampPage bounds a page size and offset.
+func ClampPage(limit, offset int) (int, int) { return clampPage(limit, offset) }
+
+// AgencyPath returns the materialized path of an agency within scope.
+func (s *Store) AgencyPath(ctx context.Context, q Querier, sc model.Scope, id int64) (string, error) {
+	return s.agencyPath(ctx, q, sc, id)
+}
