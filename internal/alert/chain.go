@@ -156,11 +156,18 @@ func splitList(s string) []string {
 
 // route picks the escalation chain for a new alert.
 func (s *Service) route(ctx context.Context, tx *sql.Tx, a *Alert, path string) (*int64, error) {
-	cs, err := s.chains(ctx, tx)
-	if err != nil {
-		return nil, err
+	return s.routeCached(ctx, tx, &batchCache{}, a, path)
+}
+
+func (s *Service) routeCached(ctx context.Context, tx *sql.Tx, bc *batchCache, a *Alert, path string) (*int64, error) {
+	if !bc.loadedC {
+		cs, err := s.chains(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		bc.chains, bc.loadedC = cs, true
 	}
-	for _, c := range cs {
+	for _, c := range bc.chains {
 		if c.matches(a, path) {
 			return &c.ID, nil
 		}

@@ -51,6 +51,11 @@ type Service struct {
 
 	mu   sync.Mutex
 	subs map[chan Change]struct{}
+
+	// Group commit of Raise: a queue and whether a leader is draining it.
+	bmu     sync.Mutex
+	pending []*raiseReq
+	running bool
 }
 
 // Change tells live boards that an alert changed.
@@ -159,44 +164,160 @@ type RaiseResult struct {
 
 // Raise records an alert and returns once it is committed. A repeat of an
 // open alert (same source and key) updates its count and last-seen time.
+//
+// Concurrent calls are committed together (group commit): the first caller
+// runs one transaction for everything queued, each alert in its own
+// savepoint, so one bad alert fails alone and a burst of thousands costs a
+// handful of disk syncs instead of one each.
 func (s *Service) Raise(ctx context.Context, a Alert) (RaiseResult, error) {
 	if err := a.Validate(); err != nil {
 		return RaiseResult{}, err
 	}
-	var res RaiseResult
-	var change Change
-	// A concurrent Raise of the same new key can win the insert; the retry
-	// then finds its alert and deduplicates.
-	for attempt := 0; ; attempt++ {
-		err := s.store.InTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			res, change, err = s.raise(ctx, tx, &a)
-			return err
-		})
-		if storage.IsUniqueViolation(err) && attempt < 3 {
-			continue
-		}
-		if err != nil {
-			return RaiseResult{}, err
-		}
-		break
+	req := &raiseReq{ctx: ctx, a: a, done: make(chan struct{})}
+	s.bmu.Lock()
+	s.pending = append(s.pending, req)
+	lead := !s.running
+	s.running = true
+	s.bmu.Unlock()
+	if lead {
+		s.runBatch()
 	}
-	s.publish(change)
-	if res.Created || res.Reopened {
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		// The alert may still be committed; the caller will retry and dedup.
+		return RaiseResult{}, ctx.Err()
+	}
+	if req.err != nil {
+		return RaiseResult{}, req.err
+	}
+	s.publish(req.change)
+	if req.res.Created || req.res.Reopened {
 		s.wake()
 	}
-	return res, nil
+	return req.res, nil
 }
 
-func (s *Service) raise(ctx context.Context, tx *sql.Tx, a *Alert) (RaiseResult, Change, error) {
+type raiseReq struct {
+	ctx    context.Context
+	a      Alert
+	res    RaiseResult
+	change Change
+	err    error
+	done   chan struct{}
+}
+
+// maxBatch bounds one group-commit transaction.
+const maxBatch = 500
+
+// runBatch commits what is queued, then hands the queue to a new leader
+// if more arrived meanwhile, so no caller waits on others' bursts forever.
+func (s *Service) runBatch() {
+	s.bmu.Lock()
+	n := min(len(s.pending), maxBatch)
+	batch := s.pending[:n:n]
+	s.pending = s.pending[n:]
+	s.bmu.Unlock()
+
+	s.commitBatch(batch)
+	for _, r := range batch {
+		close(r.done)
+	}
+
+	s.bmu.Lock()
+	if len(s.pending) == 0 {
+		s.running = false
+		s.bmu.Unlock()
+		return
+	}
+	s.bmu.Unlock()
+	go s.runBatch()
+}
+
+// errBatchRetry rolls back an optimistic batch so it can be redone with
+// savepoints around each alert.
+var errBatchRetry = errors.New("retry the batch with savepoints")
+
+func (s *Service) commitBatch(batch []*raiseReq) {
+	// First optimistically, all alerts in one plain transaction; if any
+	// fails, again with a savepoint around each so it fails alone.
+	err := s.runRaises(batch, false)
+	if errors.Is(err, errBatchRetry) {
+		err = s.runRaises(batch, true)
+	}
+	if err != nil {
+		for _, r := range batch {
+			r.res, r.change, r.err = RaiseResult{}, Change{}, err
+		}
+		return
+	}
+	// A unique violation means another server raced us to the same new
+	// key: retried alone, it finds that alert and deduplicates.
+	for _, r := range batch {
+		for attempt := 0; storage.IsUniqueViolation(r.err) && attempt < 3; attempt++ {
+			r.err = s.store.InTx(r.ctx, func(tx *sql.Tx) error {
+				var err error
+				r.res, r.change, err = s.raise(r.ctx, tx, &r.a, &batchCache{})
+				return err
+			})
+		}
+	}
+}
+
+func (s *Service) runRaises(batch []*raiseReq, savepoints bool) error {
+	return s.store.InTx(context.Background(), func(tx *sql.Tx) error {
+		bc := &batchCache{}
+		for i, r := range batch {
+			if r.ctx.Err() != nil {
+				r.err = r.ctx.Err()
+				continue
+			}
+			sp := fmt.Sprintf("r%d", i)
+			if savepoints {
+				if _, err := tx.Exec("SAVEPOINT " + sp); err != nil {
+					return err
+				}
+			}
+			r.res, r.change, r.err = s.raise(r.ctx, tx, &r.a, bc)
+			if r.err != nil && !savepoints {
+				return errBatchRetry
+			}
+			if r.err != nil {
+				if _, err := tx.Exec("ROLLBACK TO SAVEPOINT " + sp); err != nil {
+					return err
+				}
+			}
+			if savepoints {
+				if _, err := tx.Exec("RELEASE SAVEPOINT " + sp); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// batchCache holds what every alert of a batch consults: the escalation
+// chains and the active silences, read once per transaction.
+type batchCache struct {
+	chains   []Chain
+	silences []silenceRow
+	loadedC  bool
+	loadedS  bool
+}
+
+func (s *Service) raise(ctx context.Context, tx *sql.Tx, a *Alert, bc *batchCache) (RaiseResult, Change, error) {
 	now := s.store.Now()
 	st := s.store
+	// One lookup finds the open alert for this key, or one resolved within
+	// the flap window.
 	var id int64
-	var sev string
-	err := tx.QueryRowContext(ctx, st.Rebind(`SELECT id, severity FROM alerts WHERE source = ? AND dedup_key = ? AND state <> 'resolved'`),
-		a.Source, a.DedupKey).Scan(&id, &sev)
+	var sev, state, apath string
+	err := tx.QueryRowContext(ctx, st.Rebind(`SELECT id, severity, state, agency_path FROM alerts WHERE source = ? AND dedup_key = ?
+		AND (state <> 'resolved' OR resolved_at >= ?) ORDER BY CASE WHEN state = 'resolved' THEN 1 ELSE 0 END, resolved_at DESC LIMIT 1`),
+		a.Source, a.DedupKey, now.Add(-s.cfg.FlapWindow)).Scan(&id, &sev, &state, &apath)
 	switch {
-	case err == nil:
+	case err == nil && State(state) != StateResolved:
 		// Dedup: the same problem again. Keep the highest severity seen.
 		newSev := Severity(sev)
 		if a.Severity.Rank() > newSev.Rank() {
@@ -211,7 +332,19 @@ func (s *Service) raise(ctx context.Context, tx *sql.Tx, a *Alert) (RaiseResult,
 				return RaiseResult{}, Change{}, err
 			}
 		}
-		return RaiseResult{ID: id, Deduped: true}, Change{AlertID: id, Type: "updated", Severity: string(newSev)}, nil
+		return RaiseResult{ID: id, Deduped: true}, Change{AlertID: id, Type: "updated", AgencyPath: apath, Severity: string(newSev)}, nil
+	case err == nil:
+		// Flapping: the same problem resolved moments ago comes back. Reopen
+		// it quietly instead of paging anyone again.
+		if _, err := tx.ExecContext(ctx, st.Rebind(`UPDATE alerts SET state = 'open', flapping = ?, count = count + 1, last_seen = ?,
+			severity = ?, title = ?, details = ?, resolved_at = NULL, resolved_by = '', next_escalation_at = NULL, updated_at = ? WHERE id = ?`),
+			true, now, a.Severity, a.Title, a.Details, now, id); err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+		if err := s.event(ctx, tx, id, EvReopened, a.Source, map[string]any{"flapping": true}); err != nil {
+			return RaiseResult{}, Change{}, err
+		}
+		return RaiseResult{ID: id, Reopened: true}, Change{AlertID: id, Type: "reopened", AgencyPath: apath, Severity: string(a.Severity)}, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return RaiseResult{}, Change{}, err
 	}
@@ -241,33 +374,15 @@ func (s *Service) raise(ctx context.Context, tx *sql.Tx, a *Alert) (RaiseResult,
 		path = p
 	}
 
-	// Flapping: the same problem resolved moments ago comes back. Reopen it
-	// quietly instead of paging anyone again.
-	err = tx.QueryRowContext(ctx, st.Rebind(`SELECT id FROM alerts WHERE source = ? AND dedup_key = ? AND state = 'resolved'
-		AND resolved_at >= ? ORDER BY resolved_at DESC LIMIT 1`), a.Source, a.DedupKey, now.Add(-s.cfg.FlapWindow)).Scan(&id)
-	if err == nil {
-		if _, err := tx.ExecContext(ctx, st.Rebind(`UPDATE alerts SET state = 'open', flapping = ?, count = count + 1, last_seen = ?,
-			severity = ?, title = ?, details = ?, resolved_at = NULL, resolved_by = '', next_escalation_at = NULL, updated_at = ? WHERE id = ?`),
-			true, now, a.Severity, a.Title, a.Details, now, id); err != nil {
-			return RaiseResult{}, Change{}, err
-		}
-		if err := s.event(ctx, tx, id, EvReopened, a.Source, map[string]any{"flapping": true}); err != nil {
-			return RaiseResult{}, Change{}, err
-		}
-		return RaiseResult{ID: id, Reopened: true}, Change{AlertID: id, Type: "reopened", AgencyPath: path, Severity: string(a.Severity)}, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return RaiseResult{}, Change{}, err
-	}
-
 	// A new alert: silenced, or routed to an escalation chain.
-	silence, err := s.matchSilence(ctx, tx, a, path, tags, now)
+	silence, err := s.matchSilence(ctx, tx, bc, a, path, tags, now)
 	if err != nil {
 		return RaiseResult{}, Change{}, err
 	}
 	var chainID *int64
 	var next *time.Time
 	if silence == nil {
-		chainID, err = s.route(ctx, tx, a, path)
+		chainID, err = s.routeCached(ctx, tx, bc, a, path)
 		if err != nil {
 			return RaiseResult{}, Change{}, err
 		}

@@ -55,36 +55,51 @@ func (x *Silence) Validate() error {
 	return nil
 }
 
+type silenceRow struct {
+	id        int64
+	asset     *int64
+	path      string
+	kind, tag string
+}
+
 // matchSilence finds an active silence covering a new alert.
-func (s *Service) matchSilence(ctx context.Context, tx *sql.Tx, a *Alert, path, tags string, now time.Time) (*int64, error) {
-	rows, err := tx.QueryContext(ctx, s.store.Rebind(`SELECT id, asset_id, agency_path, kind, tag FROM silences
-		WHERE starts_at <= ? AND ends_at > ? ORDER BY id`), now, now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var asset *int64
-		var spath, kind, tag string
-		if err := rows.Scan(&id, &asset, &spath, &kind, &tag); err != nil {
+func (s *Service) matchSilence(ctx context.Context, tx *sql.Tx, bc *batchCache, a *Alert, path, tags string, now time.Time) (*int64, error) {
+	if !bc.loadedS {
+		rows, err := tx.QueryContext(ctx, s.store.Rebind(`SELECT id, asset_id, agency_path, kind, tag FROM silences
+			WHERE starts_at <= ? AND ends_at > ? ORDER BY id`), now, now)
+		if err != nil {
 			return nil, err
 		}
-		if asset != nil && (a.AssetID == nil || *a.AssetID != *asset) {
+		defer rows.Close()
+		for rows.Next() {
+			var x silenceRow
+			if err := rows.Scan(&x.id, &x.asset, &x.path, &x.kind, &x.tag); err != nil {
+				return nil, err
+			}
+			bc.silences = append(bc.silences, x)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		bc.loadedS = true
+	}
+	for _, x := range bc.silences {
+		if x.asset != nil && (a.AssetID == nil || *a.AssetID != *x.asset) {
 			continue
 		}
-		if spath != "" && !strings.HasPrefix(path, spath) {
+		if x.path != "" && !strings.HasPrefix(path, x.path) {
 			continue
 		}
-		if kind != "" && !strings.HasPrefix(a.Kind, kind) {
+		if x.kind != "" && !strings.HasPrefix(a.Kind, x.kind) {
 			continue
 		}
-		if tag != "" && !strings.Contains(tags, ","+tag+",") && a.Labels["tag"] != tag {
+		if x.tag != "" && !strings.Contains(tags, ","+x.tag+",") && a.Labels["tag"] != x.tag {
 			continue
 		}
+		id := x.id
 		return &id, nil
 	}
-	return nil, rows.Err()
+	return nil, nil
 }
 
 // CreateSilence stores a silence. A scoped caller may silence only within
