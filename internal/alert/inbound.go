@@ -150,7 +150,7 @@ func ParseAlertmanager(r io.Reader) ([]Inbound, error) {
 	}
 	out := make([]Inbound, 0, len(p.Alerts))
 	for i, a := range p.Alerts {
-		name := a.Labels["alertname"]
+		name := strings.TrimSpace(a.Labels["alertname"])
 		if name == "" {
 			return nil, model.Invalid(fmt.Sprintf("alerts[%d].labels.alertname", i), "is required")
 		}
@@ -158,7 +158,7 @@ func ParseAlertmanager(r io.Reader) ([]Inbound, error) {
 		if key == "" {
 			key = labelsKey(a.Labels)
 		}
-		title := a.Annotations["summary"]
+		title := strings.TrimSpace(a.Annotations["summary"])
 		if title == "" {
 			title = name
 			if inst := a.Labels["instance"]; inst != "" {
@@ -219,6 +219,7 @@ func ParseGeneric(r io.Reader) ([]Inbound, error) {
 	out := make([]Inbound, 0, len(list))
 	for i, g := range list {
 		f := func(name string) string { return fmt.Sprintf("alerts[%d].%s", i, name) }
+		g.Title = strings.TrimSpace(g.Title)
 		if g.Title == "" {
 			return nil, model.Invalid(f("title"), "is required")
 		}
