@@ -28,6 +28,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration, log *slog.Log
 		}
 		select {
 		case <-ctx.Done():
+			s.closeSubscribers()
 			return
 		case <-t.C:
 		case <-s.kick:

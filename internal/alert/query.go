@@ -34,6 +34,24 @@ func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
 	return a, nil
 }
 
+// listColumns leave out the bulky fields (details, evidence, labels) that
+// lists do not show; sorting 10,000 narrow rows is much cheaper.
+const listColumns = `a.id, a.source, a.kind, a.severity, a.dedup_key, a.asset_id, a.agency_id, a.agency_path, a.title, '',
+	'[]', '{}', a.state, a.flapping, a.count, a.first_seen, a.last_seen, a.acked_by, a.acked_at, a.resolved_by,
+	a.resolved_at, a.silence_id, a.chain_id, a.esc_step, a.esc_round, a.esc_generation, a.next_escalation_at, a.created_at,
+	a.updated_at, COALESCE(s.name, ''), COALESCE(s.address, ''), COALESCE(g.name, '')`
+
+// boardColumns are what the live board shows; scanning fewer columns is
+// most of what makes 10,000 rows cheap.
+const boardColumns = `a.id, a.severity, a.state, a.flapping, a.count, a.last_seen, a.acked_by, a.title,
+	COALESCE(s.name, ''), COALESCE(s.address, ''), COALESCE(g.name, '')`
+
+func scanBoard(row interface{ Scan(...any) error }) (Alert, error) {
+	var a Alert
+	err := row.Scan(&a.ID, &a.Severity, &a.State, &a.Flapping, &a.Count, &a.LastSeen, &a.AckedBy, &a.Title, &a.AssetName, &a.Address, &a.AgencyName)
+	return a, err
+}
+
 // scopeCond confines a query to the caller's agencies. Alerts with no
 // agency (a province-wide feed, say) are for the duty team only.
 func scopeCond(w *where, sc model.Scope) {
@@ -70,8 +88,10 @@ type Filter struct {
 	AssetID    int64
 	Kind       string // prefix, e.g. "webmon."
 	Query      string
-	Limit      int
-	Offset     int
+	// Board reads only what the live board shows (see boardColumns).
+	Board  bool
+	Limit  int
+	Offset int
 }
 
 // List returns alerts within the caller's scope, most severe and newest first.
@@ -99,10 +119,19 @@ func (s *Service) List(ctx context.Context, sc model.Scope, f Filter) (storage.P
 		w.add(`(LOWER(a.title) LIKE ? ESCAPE '\' OR LOWER(COALESCE(s.name, '')) LIKE ? ESCAPE '\')`, q, q)
 	}
 	page := storage.Page[Alert]{Items: []Alert{}, Limit: f.Limit, Offset: f.Offset}
-	if err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT COUNT(*)`+alertFrom+w.String()), w.args...).Scan(&page.Total); err != nil {
+	// Counting needs the joins only when the text search looks at assets.
+	from := ` FROM alerts a`
+	if f.Query != "" {
+		from = alertFrom
+	}
+	if err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT COUNT(*)`+from+w.String()), w.args...).Scan(&page.Total); err != nil {
 		return page, err
 	}
-	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT `+alertColumns+alertFrom+w.String()+
+	cols := listColumns
+	if f.Board {
+		cols = boardColumns
+	}
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT `+cols+alertFrom+w.String()+
 		` ORDER BY CASE a.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END,
 		CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END,
 		a.last_seen DESC, a.id DESC LIMIT ? OFFSET ?`), append(w.args, f.Limit, f.Offset)...)
@@ -110,8 +139,13 @@ func (s *Service) List(ctx context.Context, sc model.Scope, f Filter) (storage.P
 		return page, err
 	}
 	defer rows.Close()
+	scan := scanAlert
+	if f.Board {
+		scan = scanBoard
+		page.Items = make([]Alert, 0, min(page.Total, f.Limit))
+	}
 	for rows.Next() {
-		a, err := scanAlert(rows)
+		a, err := scan(rows)
 		if err != nil {
 			return page, err
 		}

@@ -133,6 +133,19 @@ func (s *Service) Subscribe() (<-chan Change, func()) {
 	}
 }
 
+// Close ends every live stream (the server is shutting down); Run calls it
+// when its context ends.
+func (s *Service) Close() { s.closeSubscribers() }
+
+func (s *Service) closeSubscribers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ch := range s.subs {
+		delete(s.subs, ch)
+		close(ch)
+	}
+}
+
 func (s *Service) publish(c Change) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

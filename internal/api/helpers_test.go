@@ -42,6 +42,7 @@ func newEnv(t *testing.T, store *storage.Store) *env {
 	}
 	api.RegisterAlerts(srv, alerts)
 	ui.Register(srv)
+	ui.RegisterAlerts(srv, alerts)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, store: store, srv: srv, url: ts.URL}

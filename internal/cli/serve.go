@@ -104,6 +104,7 @@ func runServe(env *Env, args []string) error {
 	api.Register(srv)
 	api.RegisterAlerts(srv, alerts)
 	ui.Register(srv)
+	ui.RegisterAlerts(srv, alerts)
 	go sweepSessions(ctx, store, log)
 	go alerts.Run(ctx, *tick, log)
 

@@ -159,7 +159,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := dashboardData{Counts: counts, Kinds: model.AssetKinds, Totals: map[model.AssetKind]int{},
-		Upcoming: []string{"webmon", "agents", "alerts", "vulns", "incidents", "telecom"}}
+		Upcoming: []string{"webmon", "agents", "vulns", "incidents", "telecom"}}
 	for _, c := range counts {
 		for k, n := range c.ByKind {
 			d.Totals[k] += n

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"canhgac/internal/alert"
 	"canhgac/internal/api"
 	"canhgac/internal/auth"
 	"canhgac/internal/httpd"
@@ -34,21 +35,28 @@ const password = "correct horse battery"
 // env is a real canhgac HTTP server on loopback with a province, two
 // departments and an asset in each.
 type env struct {
-	t                      *testing.T
+	t                      testing.TB
 	store                  *storage.Store
 	url                    string
 	province, deptA, deptB model.Agency
 	assetA, assetB         model.Asset
+	alerts                 *alert.Service
+	handler                http.Handler
 }
 
-func newEnv(t *testing.T, store *storage.Store) *env {
+func newEnv(t testing.TB, store *storage.Store) *env {
 	t.Helper()
 	srv := httpd.New(httpd.Config{MaxBodyBytes: 1 << 20}, store, auth.New(store, auth.DefaultConfig()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	api.Register(srv)
 	ui.Register(srv)
+	alerts, err := alert.New(ctx, store, alert.DefaultConfig())
+	must(t, err)
+	api.RegisterAlerts(srv, alerts)
+	ui.RegisterAlerts(srv, alerts)
+	t.Cleanup(alerts.Close) // ends live streams, as server shutdown does
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, store: store, url: ts.URL}
+	e := &env{t: t, store: store, url: ts.URL, alerts: alerts, handler: srv.Handler()}
 	sys := model.Actor{Scope: model.System}
 	e.province = model.Agency{Name: "Sở Thông tin và Truyền thông", Kind: model.AgencyProvince}
 	must(t, store.CreateAgency(ctx, sys, &e.province))
@@ -63,7 +71,7 @@ func newEnv(t *testing.T, store *storage.Store) *env {
 	return e
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +93,7 @@ func (e *env) user(name string, role model.Role, agency *model.Agency, mustChang
 // browser is a cookie-keeping HTTP client that does not follow redirects,
 // like a user's browser seen one request at a time.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	hc   *http.Client
 	csrf string
@@ -640,10 +648,32 @@ func TestEveryUIStringIsInBothCatalogs(t *testing.T) {
 	for _, th := range model.Themes {
 		keys = append(keys, "theme."+th)
 	}
-	for _, r := range []string{"agency", "asset", "user", "api_token"} {
+	for _, r := range []string{"agency", "asset", "user", "api_token", "alert", "silence", "channel", "schedule", "escalation_chain", "contact_method", "alert_source"} {
 		keys = append(keys, "resource."+r)
 	}
-	for _, c := range []string{"webmon", "agents", "alerts", "vulns", "incidents", "telecom"} {
+	for _, sev := range alert.Severities {
+		keys = append(keys, "severity."+string(sev))
+	}
+	for _, st := range alert.States {
+		keys = append(keys, "state."+string(st))
+	}
+	for _, ev := range []string{alert.EvRaised, alert.EvReopened, alert.EvSilenced, alert.EvUnsilenced, alert.EvEscalated, alert.EvNoRecipient,
+		alert.EvExhausted, alert.EvNotified, alert.EvNotifyFailed, alert.EvAcknowledged, alert.EvUnacknowledged, alert.EvResolved, alert.EvSeverity} {
+		keys = append(keys, "event."+ev)
+	}
+	for _, via := range []string{"ui", "api", "link", "recovered"} {
+		keys = append(keys, "via."+via)
+	}
+	for _, tt := range alert.TargetTypes {
+		keys = append(keys, "target."+tt)
+	}
+	for d := 0; d < 7; d++ {
+		keys = append(keys, fmt.Sprintf("weekday.%d", d))
+	}
+	for _, r := range []string{} {
+		keys = append(keys, "resource."+r)
+	}
+	for _, c := range []string{"webmon", "agents", "vulns", "incidents", "telecom"} {
 		keys = append(keys, "dashboard.cap."+c)
 	}
 	if len(keys) < 100 {

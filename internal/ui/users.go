@@ -198,7 +198,7 @@ func (h *handler) userDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditResources are the object types the audit log records.
-var auditResources = []string{"agency", "asset", "user", "api_token"}
+var auditResources = []string{"agency", "asset", "user", "api_token", "alert", "silence", "channel", "schedule", "escalation_chain", "contact_method", "alert_source"}
 
 type auditData struct {
 	Items     []model.AuditEvent
