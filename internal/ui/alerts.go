@@ -54,6 +54,9 @@ func RegisterAlerts(s *httpd.Server, svc *alert.Service) {
 	r.Private("GET /schedules", h.can(read, model.ResourceOncall, h.schedules))
 	r.Private("POST /schedules", h.can(write, model.ResourceOncall, h.scheduleSave))
 	r.Private("GET /schedules/{id}", h.can(read, model.ResourceOncall, h.schedulePage))
+	r.Private("GET /profile/contacts", h.page(h.contacts))
+	r.Private("POST /profile/contacts", h.page(h.contactAdd))
+	r.Private("POST /profile/contacts/{id}/delete", h.page(h.contactDelete))
 	r.Private("GET /chains", h.can(read, model.ResourceOncall, h.chains))
 	r.Private("POST /chains", h.can(write, model.ResourceOncall, h.chainSave))
 }
@@ -713,4 +716,95 @@ func (h *alertUI) chainSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/chains", "saved")
+}
+
+type contactsData struct {
+	Items    []contactRow
+	Channels []alert.ChannelRecord
+}
+
+type contactRow struct {
+	ID      int64
+	Channel string
+	Kind    string
+	Address string
+}
+
+// contactsView lists how the caller is reached: each contact method names a
+// channel and the caller's address on it (e-mail, Telegram chat ID).
+func (h *alertUI) contactsView(r *http.Request) (*view, error) {
+	v := h.newView(r, "contacts.title", "profile")
+	me := httpd.Principal(r).User.ID
+	cs, err := h.svc.Contacts(r.Context(), me)
+	if err != nil {
+		return nil, err
+	}
+	chs, err := h.svc.Channels(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]alert.ChannelRecord{}
+	d := contactsData{}
+	for _, c := range chs {
+		byID[c.ID] = c
+		if c.Enabled && (c.Kind == "email" || c.Kind == "telegram") {
+			d.Channels = append(d.Channels, c)
+		}
+	}
+	for _, c := range cs {
+		d.Items = append(d.Items, contactRow{ID: c.ID, Channel: byID[c.ChannelID].Name, Kind: byID[c.ChannelID].Kind, Address: c.Address})
+	}
+	v.Data = d
+	return v, nil
+}
+
+func (h *alertUI) contacts(w http.ResponseWriter, r *http.Request) {
+	v, err := h.contactsView(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "contacts", v)
+}
+
+func (h *alertUI) contactAdd(w http.ResponseWriter, r *http.Request) {
+	c := alert.ContactMethod{UserID: httpd.Principal(r).User.ID, ChannelID: formID(r, "channel_id"), Address: r.PostFormValue("address")}
+	err := model.Invalid("address", "is required")
+	if c.Address != "" && c.ChannelID > 0 {
+		err = h.svc.AddContact(r.Context(), httpd.Actor(r), &c)
+	}
+	if err != nil {
+		v, verr := h.contactsView(r)
+		if verr != nil || !formError(v, err) {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, http.StatusBadRequest, "contacts", v)
+		return
+	}
+	redirect(w, r, "/profile/contacts", "saved")
+}
+
+func (h *alertUI) contactDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cs, err := h.svc.Contacts(r.Context(), httpd.Principal(r).User.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, c := range cs {
+		if c.ID == id {
+			if err := h.svc.DeleteContact(r.Context(), httpd.Actor(r), id); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			redirect(w, r, "/profile/contacts", "deleted")
+			return
+		}
+	}
+	h.fail(w, r, fmt.Errorf("contact method %d: %w", id, model.ErrNotFound))
 }

@@ -256,3 +256,33 @@ func BenchmarkBoard10k(b *testing.B) {
 		}
 	}
 }
+
+// Each person manages how they are reached, and only their own.
+func TestContactMethodsPage(t *testing.T) {
+	e, svc := alertEnv(t, storagetest.Backends(t)[0].Open(t))
+	cfg, _ := json.Marshal(map[string]any{"host": "mail.example.gov.vn", "from": "canhgac@example.gov.vn"})
+	ch := alert.ChannelRecord{Name: "Thư điện tử", Kind: "email", Config: cfg, Enabled: true}
+	must(t, svc.SaveChannel(ctx, model.Actor{Scope: model.System}, &ch))
+	me := e.user("truc-ban", model.RoleAnalyst, nil, false)
+	b := e.browser()
+	b.login("truc-ban")
+	p := want(t, b.get("/profile/contacts"), http.StatusOK)
+	if !strings.Contains(p.body, `id="no-contacts"`) {
+		t.Fatal("no warning for a user nobody can reach")
+	}
+	want(t, b.post("/profile/contacts", url.Values{"channel_id": {fmt.Sprint(ch.ID)}, "address": {""}}), http.StatusBadRequest)
+	want(t, b.post("/profile/contacts", url.Values{"channel_id": {fmt.Sprint(ch.ID)}, "address": {"truc-ban@example.gov.vn"}}), http.StatusSeeOther)
+	cs, err := svc.Contacts(ctx, me.ID)
+	must(t, err)
+	if len(cs) != 1 || cs[0].Address != "truc-ban@example.gov.vn" {
+		t.Fatalf("contacts %+v", cs)
+	}
+	e.user("khac", model.RoleAnalyst, nil, false)
+	o := e.browser()
+	o.login("khac")
+	want(t, o.post(fmt.Sprintf("/profile/contacts/%d/delete", cs[0].ID), nil), http.StatusNotFound)
+	want(t, b.post(fmt.Sprintf("/profile/contacts/%d/delete", cs[0].ID), nil), http.StatusSeeOther)
+	if cs, _ := svc.Contacts(ctx, me.ID); len(cs) != 0 {
+		t.Fatal("contact not deleted")
+	}
+}

@@ -558,11 +558,17 @@ func TestPagesLoadNothingFromOutside(t *testing.T) {
 	b.login("admin")
 	external := regexp.MustCompile(`(?i)(src|href|action)\s*=\s*["']?(https?:)?//`)
 	inlineScript := regexp.MustCompile(`<script(?:\s[^>]*)?>`)
+	res, err := e.alerts.Raise(ctx, alert.Alert{Source: "webmon", Kind: "webmon.down", Severity: alert.Critical, AssetID: &e.assetA.ID, Title: "Trang chủ không truy cập được"})
+	must(t, err)
+	alertID := res.ID
+	link := e.alerts.AckLink(alertID, 0, 0)
+	ackPath := link[strings.Index(link, "/ack/"):]
 	anon := e.browser()
 	for _, path := range []string{"/login", "/", "/agencies", "/agencies/new", fmt.Sprintf("/agencies/%d", e.deptA.ID), "/assets", "/assets/new",
-		fmt.Sprintf("/assets/%d", e.assetA.ID), "/assets/import", "/users", "/users/new", "/audit", "/profile", "/no-such-page"} {
+		fmt.Sprintf("/assets/%d", e.assetA.ID), "/assets/import", "/users", "/users/new", "/audit", "/profile", "/no-such-page",
+		"/alerts", fmt.Sprintf("/alerts/%d", alertID), "/silences", "/channels", "/schedules", "/chains", "/profile/contacts", ackPath} {
 		p := b.get(path)
-		if path == "/login" {
+		if path == "/login" || path == ackPath {
 			p = anon.get(path)
 		}
 		if p.status != 200 && path != "/no-such-page" {
