@@ -79,7 +79,14 @@ var urlLine = regexp.MustCompile(`running at (http\S+)/`)
 // start launches canhgac serve and waits until it prints its URL.
 func start(t testing.TB, args ...string) *proc {
 	t.Helper()
+	return startWith(t, nil, args...)
+}
+
+// startWith is start with extra environment variables.
+func startWith(t testing.TB, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := command(append([]string{"serve", "--listen", "127.0.0.1:0", "--rate", "0"}, args...)...)
+	cmd.Env = append(cmd.Env, env...)
 	pr, pw := io.Pipe()
 	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = pw, p.stderr
