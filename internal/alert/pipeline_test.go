@@ -421,3 +421,51 @@ func TestRaiseRefusesBadInput(t *testing.T) {
 		t.Fatalf("%d alerts stored from the burst, want 49", page.Total)
 	}
 }
+
+// A chain nobody answers runs Repeat more times, then stops and says so.
+func TestChainRepeatsThenStops(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		p := newProvince(t, s)
+		p.clk.Set(tetNight)
+		svc, err := alert.New(ctx, s, p.cfg)
+		must(t, err)
+		h := newHook(t, svc, "Nhóm trực")
+		must(t, svc.SaveChain(ctx, model.Actor{Scope: model.System}, &alert.Chain{Name: "Lặp", Repeat: 2,
+			Steps: []alert.Step{{WaitMinutes: 10, Targets: []alert.Target{{Type: "channel", ID: h.channel.ID}}}}}))
+		res, err := svc.Raise(ctx, down(p, "repeat"))
+		must(t, err)
+		for i := 0; i < 6; i++ {
+			run(t, svc)
+			p.clk.Advance(10 * time.Minute)
+		}
+		if n := len(h.got()); n != 3 {
+			t.Fatalf("%d notifications, want 3 (once and two repeats)", n)
+		}
+		types := eventTypes(t, svc, res.ID)
+		if types[len(types)-1] != alert.EvExhausted {
+			t.Fatalf("timeline does not end with exhaustion: %v", types)
+		}
+		a, _ := svc.Get(ctx, model.System, res.ID)
+		if a.NextEscalationAt != nil || a.State != alert.StateOpen {
+			t.Fatalf("after exhaustion: %+v", a)
+		}
+	})
+}
+
+// A silence by tag matches assets carrying that tag.
+func TestSilenceByTag(t *testing.T) {
+	s := storagetest.Backends(t)[0].Open(t)
+	p, svc, h := setup(t, s, alert.Config{})
+	sys := model.Actor{Scope: model.System}
+	tagged := model.Asset{AgencyID: p.dept.ID, Kind: model.AssetWebsite, Name: "Cổng thử nghiệm", Address: "https://test.example.gov.vn", Tags: []string{"thu-nghiem"}}
+	must(t, s.CreateAsset(ctx, sys, &tagged))
+	must(t, svc.CreateSilence(ctx, sys, &alert.Silence{Tag: "thu-nghiem", EndsAt: tetNight.Add(24 * time.Hour), Comment: "Môi trường thử nghiệm"}))
+	a1, err := svc.Raise(ctx, alert.Alert{Source: "webmon", Kind: "webmon.down", Severity: alert.High, AssetID: &tagged.ID, Title: "x"})
+	must(t, err)
+	a2, err := svc.Raise(ctx, down(p, "untagged"))
+	must(t, err)
+	run(t, svc)
+	if !a1.Silenced || a2.Silenced || len(h.got()) != 1 {
+		t.Fatalf("tag silence: tagged %+v, untagged %+v, %d notifications", a1, a2, len(h.got()))
+	}
+}
