@@ -35,6 +35,7 @@ func runServe(env *Env, args []string) error {
 	sessionTTL := fs.Duration("session-ttl", envDuration(env, "session-ttl", 12*time.Hour), "how long a login lasts")
 	logLevel := fs.String("log-level", envDefault(env, "log-level", "info"), "debug, info, warn or error")
 	publicURL := fs.String("public-url", envDefault(env, "public-url", ""), "canhgac's address as users reach it, for links in notifications (default: from --listen)")
+	groupWait := fs.Duration("group-wait", envDuration(env, "group-wait", 10*time.Second), "how long a first notification waits so that alerts of one agency and kind go out together")
 	tick := fs.Duration("alert-interval", envDuration(env, "alert-interval", 5*time.Second), "how often escalations and the notification outbox are checked")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,6 +98,7 @@ func runServe(env *Env, args []string) error {
 	}
 	acfgAlerts := alert.DefaultConfig()
 	acfgAlerts.PublicURL = *publicURL
+	acfgAlerts.GroupWait = *groupWait
 	alerts, err := alert.New(ctx, store, acfgAlerts)
 	if err != nil {
 		return err
