@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"canhgac/internal/model"
 	"canhgac/internal/notify"
 )
 
@@ -230,7 +231,7 @@ func (s *Service) channel(ctx context.Context, id int64) (notify.Channel, string
 	err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT name, kind, config, enabled FROM channels WHERE id = ?`), id).
 		Scan(&name, &kind, &config, &enabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", &notify.PermanentError{Err: fmt.Errorf("channel %d no longer exists", id)}
+		return nil, "", &notify.PermanentError{Err: fmt.Errorf("channel %d no longer exists: %w", id, model.ErrNotFound)}
 	}
 	if err != nil {
 		return nil, "", err

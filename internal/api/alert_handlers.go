@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,7 +94,14 @@ func (h *alertHandler) inbound(parse func(io.Reader) ([]alert.Inbound, error)) h
 			writeErr(w, r, err)
 			return
 		}
-		items, err := parse(r.Body)
+		// Read the body whole first, so that one over the limit is a 413
+		// whichever parser reads it (a JSON decoder would report a 400).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		items, err := parse(bytes.NewReader(body))
 		if err != nil {
 			writeErr(w, r, err)
 			return
