@@ -469,3 +469,22 @@ func TestSilenceByTag(t *testing.T) {
 		t.Fatalf("tag silence: tagged %+v, untagged %+v, %d notifications", a1, a2, len(h.got()))
 	}
 }
+
+// Alert search folds case and diacritics on both backends, in the title
+// and the asset's name.
+func TestAlertSearchFoldsDiacritics(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		p, svc, _ := setup(t, s, alert.Config{})
+		must2(svc.Raise(ctx, alert.Alert{Source: "webmon", Kind: "webmon.down", Severity: alert.High, AssetID: &p.site.ID, Title: "Cổng ĐẮK LẮK không truy cập được"}))
+		for _, q := range []string{"đắk lắk", "dak lak", "ĐẮK", "KHONG TRUY CAP", "so y te"} {
+			page, err := svc.List(ctx, model.System, alert.Filter{Query: q})
+			must(t, err)
+			if page.Total != 1 {
+				t.Errorf("q=%q finds %d alerts, want 1", q, page.Total)
+			}
+		}
+		if page, _ := svc.List(ctx, model.System, alert.Filter{Query: "kho bac"}); page.Total != 0 {
+			t.Error("an unrelated query matches")
+		}
+	})
+}

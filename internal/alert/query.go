@@ -10,6 +10,7 @@ import (
 
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
+	"canhgac/internal/textfold"
 )
 
 const alertColumns = `a.id, a.source, a.kind, a.severity, a.dedup_key, a.asset_id, a.agency_id, a.agency_path, a.title, a.details,
@@ -115,8 +116,10 @@ func (s *Service) List(ctx context.Context, sc model.Scope, f Filter) (storage.P
 		w.add(`a.kind LIKE ? ESCAPE '\'`, storage.LikeEscape(f.Kind)+"%")
 	}
 	if f.Query != "" {
-		q := "%" + storage.LikeEscape(strings.ToLower(f.Query)) + "%"
-		w.add(`(LOWER(a.title) LIKE ? ESCAPE '\' OR LOWER(COALESCE(s.name, '')) LIKE ? ESCAPE '\')`, q, q)
+		// Both sides folded in Go (textfold): case and diacritics do not
+		// matter, on either backend ("dak lak" finds "ĐẮK LẮK").
+		q := "%" + storage.LikeEscape(textfold.Fold(f.Query)) + "%"
+		w.add(`(a.search LIKE ? ESCAPE '\' OR COALESCE(s.search, '') LIKE ? ESCAPE '\')`, q, q)
 	}
 	page := storage.Page[Alert]{Items: []Alert{}, Limit: f.Limit, Offset: f.Offset}
 	// Counting needs the joins only when the text search looks at assets.

@@ -15,6 +15,7 @@ import (
 
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
+	"canhgac/internal/textfold"
 )
 
 // Config tunes the pipeline.
@@ -337,7 +338,7 @@ func (s *Service) raise(ctx context.Context, tx *sql.Tx, a *Alert, bc *batchCach
 			newSev = a.Severity
 		}
 		if _, err := tx.ExecContext(ctx, st.Rebind(`UPDATE alerts SET count = count + 1, last_seen = ?, severity = ?, title = ?,
-			details = ?, updated_at = ? WHERE id = ?`), now, newSev, a.Title, a.Details, now, id); err != nil {
+			search = ?, details = ?, updated_at = ? WHERE id = ?`), now, newSev, a.Title, textfold.Fold(a.Title), a.Details, now, id); err != nil {
 			return RaiseResult{}, Change{}, err
 		}
 		if newSev != Severity(sev) {
@@ -350,8 +351,8 @@ func (s *Service) raise(ctx context.Context, tx *sql.Tx, a *Alert, bc *batchCach
 		// Flapping: the same problem resolved moments ago comes back. Reopen
 		// it quietly instead of paging anyone again.
 		if _, err := tx.ExecContext(ctx, st.Rebind(`UPDATE alerts SET state = 'open', flapping = ?, count = count + 1, last_seen = ?,
-			severity = ?, title = ?, details = ?, resolved_at = NULL, resolved_by = '', next_escalation_at = NULL, updated_at = ? WHERE id = ?`),
-			true, now, a.Severity, a.Title, a.Details, now, id); err != nil {
+			severity = ?, title = ?, search = ?, details = ?, resolved_at = NULL, resolved_by = '', next_escalation_at = NULL, updated_at = ? WHERE id = ?`),
+			true, now, a.Severity, a.Title, textfold.Fold(a.Title), a.Details, now, id); err != nil {
 			return RaiseResult{}, Change{}, err
 		}
 		if err := s.event(ctx, tx, id, EvReopened, a.Source, map[string]any{"flapping": true}); err != nil {
@@ -406,9 +407,9 @@ func (s *Service) raise(ctx context.Context, tx *sql.Tx, a *Alert, bc *batchCach
 	evidence, _ := json.Marshal(a.Evidence)
 	labels, _ := json.Marshal(a.Labels)
 	err = tx.QueryRowContext(ctx, st.Rebind(`INSERT INTO alerts (source, kind, severity, dedup_key, asset_id, agency_id, agency_path,
-		title, details, evidence, labels, state, count, first_seen, last_seen, silence_id, chain_id, next_escalation_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		a.Source, a.Kind, a.Severity, a.DedupKey, a.AssetID, a.AgencyID, path, a.Title, a.Details, string(evidence), string(labels),
+		title, search, details, evidence, labels, state, count, first_seen, last_seen, silence_id, chain_id, next_escalation_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		a.Source, a.Kind, a.Severity, a.DedupKey, a.AssetID, a.AgencyID, path, a.Title, textfold.Fold(a.Title), a.Details, string(evidence), string(labels),
 		now, now, silence, chainID, next, now, now).Scan(&id)
 	if err != nil {
 		return RaiseResult{}, Change{}, err
