@@ -53,12 +53,17 @@ func RegisterAlerts(s *httpd.Server, svc *alert.Service) {
 	r.Private("POST /channels/{id}/test", h.can(write, model.ResourceOncall, h.channelTest))
 	r.Private("GET /schedules", h.can(read, model.ResourceOncall, h.schedules))
 	r.Private("POST /schedules", h.can(write, model.ResourceOncall, h.scheduleSave))
+	r.Private("GET /schedules/new", h.can(write, model.ResourceOncall, h.scheduleNew))
 	r.Private("GET /schedules/{id}", h.can(read, model.ResourceOncall, h.schedulePage))
+	r.Private("GET /schedules/{id}/edit", h.can(write, model.ResourceOncall, h.scheduleEdit))
 	r.Private("GET /profile/contacts", h.page(h.contacts))
 	r.Private("POST /profile/contacts", h.page(h.contactAdd))
 	r.Private("POST /profile/contacts/{id}/delete", h.page(h.contactDelete))
 	r.Private("GET /chains", h.can(read, model.ResourceOncall, h.chains))
 	r.Private("POST /chains", h.can(write, model.ResourceOncall, h.chainSave))
+	r.Private("GET /chains/new", h.can(write, model.ResourceOncall, h.chainNew))
+	r.Private("GET /chains/{id}/edit", h.can(write, model.ResourceOncall, h.chainEdit))
+	r.Private("POST /chains/{id}/delete", h.can(write, model.ResourceOncall, h.chainDelete))
 }
 
 // boardMax is how many alerts the board shows at once.
@@ -530,6 +535,10 @@ func (h *alertUI) schedules(w http.ResponseWriter, r *http.Request) {
 func (h *alertUI) scheduleSave(w http.ResponseWriter, r *http.Request) {
 	var sc oncall.Schedule
 	src := r.PostFormValue("definition")
+	if src == "" {
+		h.scheduleSubmit(w, r)
+		return
+	}
 	err := json.Unmarshal([]byte(src), &sc)
 	if err != nil {
 		err = model.Invalid("definition", "is not valid JSON: %v", err)
@@ -697,6 +706,10 @@ func (h *alertUI) chains(w http.ResponseWriter, r *http.Request) {
 func (h *alertUI) chainSave(w http.ResponseWriter, r *http.Request) {
 	var c alert.Chain
 	src := r.PostFormValue("definition")
+	if src == "" {
+		h.chainSubmit(w, r)
+		return
+	}
 	err := json.Unmarshal([]byte(src), &c)
 	if err != nil {
 		err = model.Invalid("definition", "is not valid JSON: %v", err)

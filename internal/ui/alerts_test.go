@@ -286,3 +286,81 @@ func TestContactMethodsPage(t *testing.T) {
 		t.Fatal("contact not deleted")
 	}
 }
+
+// The duty lead builds a roster and a chain in forms: people by username,
+// times on the local clock, a Tết override prefilled.
+func TestRosterAndChainForms(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		e, svc := alertEnv(t, s)
+		e.user("admin", model.RoleAdmin, nil, false)
+		a := e.user("truc-ban-1", model.RoleAnalyst, nil, false)
+		c := e.user("truc-ban-2", model.RoleAnalyst, nil, false)
+		b := e.browser()
+		b.login("admin")
+		p := want(t, b.get("/schedules/new"), http.StatusOK)
+		if !strings.Contains(p.body, `name="override_start"`) || !strings.Contains(p.body, "Tết ") {
+			t.Fatalf("new schedule form has no Tết override row:\n%s", p.body)
+		}
+		form := url.Values{"name": {"Trực ban Sở"},
+			"layer_name": {"Hằng ngày", ""}, "layer_rotation": {"daily", "daily"}, "layer_start": {"2027-01-01T07:30", "2027-01-01T07:30"},
+			"layer_end": {"", ""}, "layer_users": {"truc-ban-1, truc-ban-2", ""}, "layer_per_shift": {"1", "1"},
+			"override_start": {"2027-02-05T07:30"}, "override_end": {"2027-02-12T07:30"}, "override_users": {"truc-ban-2"},
+			"override_rotation": {""}, "override_per_shift": {"0"}, "override_note": {"Tết Đinh Mùi"}}
+		bad := url.Values{}
+		for k, v := range form {
+			bad[k] = v
+		}
+		bad["layer_users"] = []string{"truc-ban-1, khong-ai", ""}
+		p = want(t, b.post("/schedules", bad), http.StatusBadRequest)
+		if !strings.Contains(p.body, "khong-ai") || !strings.Contains(p.body, `value="truc-ban-1, khong-ai"`) {
+			t.Fatalf("unknown username not explained or the form not refilled:\n%s", p.body)
+		}
+		p = want(t, b.post("/schedules", form), http.StatusSeeOther)
+		ss, err := svc.Schedules(ctx)
+		must(t, err)
+		if len(ss) != 1 {
+			t.Fatalf("%d schedules", len(ss))
+		}
+		sc := ss[0]
+		at := func(v string) time.Time {
+			tm, _ := time.ParseInLocation("2006-01-02T15:04", v, time.FixedZone("ICT", 7*3600))
+			return tm
+		}
+		if on := sc.OnDuty(at("2027-01-01T08:00")); len(on) != 1 || on[0] != a.ID {
+			t.Fatalf("1 Jan 08:00: %v, want %d", on, a.ID)
+		}
+		if on := sc.OnDuty(at("2027-01-02T07:29")); len(on) != 1 || on[0] != a.ID {
+			t.Fatalf("2 Jan 07:29: %v", on)
+		}
+		if on := sc.OnDuty(at("2027-01-02T07:30")); len(on) != 1 || on[0] != c.ID {
+			t.Fatalf("2 Jan 07:30: %v, want %d", on, c.ID)
+		}
+		if on := sc.OnDuty(at("2027-02-06T02:00")); len(on) != 1 || on[0] != c.ID {
+			t.Fatalf("mùng 1 Tết 02:00: %v, want the override", on)
+		}
+		p = want(t, b.get(fmt.Sprintf("/schedules/%d/edit", sc.ID)), http.StatusOK)
+		if !strings.Contains(p.body, `value="truc-ban-1, truc-ban-2"`) || !strings.Contains(p.body, `value="2027-02-05T07:30"`) {
+			t.Fatalf("edit form not filled:\n%s", p.body)
+		}
+
+		// A chain: the roster, then a person, waiting 5 and 10 minutes.
+		p = want(t, b.get("/chains/new"), http.StatusOK)
+		want(t, b.post("/chains", url.Values{"name": {"Nghiêm trọng"}, "severity": {"critical"}, "repeat": {"1"}, "unack_timeout_minutes": {"30"},
+			"step_schedule": {fmt.Sprint(sc.ID), "", ""}, "step_user": {"", fmt.Sprint(c.ID), ""}, "step_channel": {"", "", ""},
+			"step_wait": {"5", "10", "10"}}), http.StatusSeeOther)
+		cs, err := svc.Chains(ctx)
+		must(t, err)
+		if len(cs) != 1 || len(cs[0].Steps) != 2 || cs[0].Steps[0].Targets[0] != (alert.Target{Type: "schedule", ID: sc.ID}) ||
+			cs[0].Steps[1].WaitMinutes != 10 || cs[0].Repeat != 1 || len(cs[0].Severity) != 1 {
+			t.Fatalf("chain from the form: %+v", cs)
+		}
+		p = want(t, b.post("/chains", url.Values{"name": {"Trống"}}), http.StatusBadRequest)
+		if !strings.Contains(p.body, `id="error"`) {
+			t.Fatal("a chain without steps is not explained")
+		}
+		want(t, b.post(fmt.Sprintf("/chains/%d/delete", cs[0].ID), nil), http.StatusSeeOther)
+		if cs, _ := svc.Chains(ctx); len(cs) != 0 {
+			t.Fatal("chain not deleted")
+		}
+	})
+}

@@ -566,7 +566,7 @@ func TestPagesLoadNothingFromOutside(t *testing.T) {
 	anon := e.browser()
 	for _, path := range []string{"/login", "/", "/agencies", "/agencies/new", fmt.Sprintf("/agencies/%d", e.deptA.ID), "/assets", "/assets/new",
 		fmt.Sprintf("/assets/%d", e.assetA.ID), "/assets/import", "/users", "/users/new", "/audit", "/profile", "/no-such-page",
-		"/alerts", fmt.Sprintf("/alerts/%d", alertID), "/silences", "/channels", "/schedules", "/chains", "/profile/contacts", ackPath} {
+		"/alerts", fmt.Sprintf("/alerts/%d", alertID), "/silences", "/channels", "/schedules", "/schedules/new", "/chains", "/chains/new", "/profile/contacts", ackPath} {
 		p := b.get(path)
 		if path == "/login" || path == ackPath {
 			p = anon.get(path)
@@ -672,6 +672,9 @@ func TestEveryUIStringIsInBothCatalogs(t *testing.T) {
 	}
 	for _, tt := range alert.TargetTypes {
 		keys = append(keys, "target."+tt)
+	}
+	for _, r := range []string{"daily", "12h", "weekly", "none"} {
+		keys = append(keys, "rotation."+r)
 	}
 	for d := 0; d < 7; d++ {
 		keys = append(keys, fmt.Sprintf("weekday.%d", d))
