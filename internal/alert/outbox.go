@@ -218,7 +218,9 @@ func groupMessage(rows []outboxRow) notify.Message {
 		}
 	}
 	m.Severity = string(severity)
-	m.AssetName, m.Address, m.Summary, m.AckLink = "", "", "", ""
+	// "[Cao] Website không truy cập được — Sở Y tế (×12)": the agency
+	// stands where one asset's name would.
+	m.AssetName, m.Address, m.Summary, m.AckLink = m.AgencyName, "", "", ""
 	m.Count = len(rows)
 	m.DeliveryID = "group:" + strings.Join([]string{rows[0].msg.DeliveryID, fmt.Sprint(len(rows))}, ":")
 	return m

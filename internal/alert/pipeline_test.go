@@ -231,7 +231,8 @@ func TestGroupedNotification(t *testing.T) {
 			t.Fatalf("%d notifications, want one grouped", len(got))
 		}
 		group, _ := got[0]["group"].([]any)
-		if len(group) != 12 || !strings.Contains(got[0]["text"].(string), "Website L") {
+		if len(group) != 12 || !strings.Contains(got[0]["text"].(string), "Website L") || got[0]["count"] != float64(12) ||
+			!strings.Contains(got[0]["text"].(string), "Sở Y tế") {
 			t.Fatalf("grouped message: %v", got[0])
 		}
 	})
