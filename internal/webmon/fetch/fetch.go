@@ -148,10 +148,10 @@ func KindOf(err error) Kind {
 
 // Fetcher fetches pages; it is safe for concurrent use.
 type Fetcher struct {
-	cfg    Config
-	mu     sync.Mutex
-	hosts  map[string]chan struct{}
-	tr     map[string]*http.Transport // one per distinct policy
+	cfg   Config
+	mu    sync.Mutex
+	hosts map[string]chan struct{}
+	tr    map[string]*http.Transport // one per distinct policy
 }
 
 // New returns a Fetcher.
