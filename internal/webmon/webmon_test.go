@@ -140,7 +140,10 @@ func TestKeywordsFoldDiacritics(t *testing.T) {
 	body := "<h1>Cổng Thông Tin Điện Tử Sở Y Tế</h1>"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }))
 	defer srv.Close()
-	m := e.monitor(t, e.deptA, srv.URL, func(m *webmon.Monitor) { m.MustContain = "cong thong tin dien tu"; m.MustNotContain = "hacked by\nnhà cái" })
+	m := e.monitor(t, e.deptA, srv.URL, func(m *webmon.Monitor) {
+		m.MustContain = "cong thong tin dien tu"
+		m.MustNotContain = "hacked by\nnhà cái"
+	})
 	if o := e.svc.Check(ctx, m); !o.Up {
 		t.Fatalf("keywords: %s", o.Reason)
 	}
