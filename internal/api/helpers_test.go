@@ -19,6 +19,7 @@ import (
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
 	"canhgac/internal/ui"
+	"canhgac/internal/webmon"
 )
 
 var ctx = context.Background()
@@ -41,6 +42,7 @@ func newEnv(t *testing.T, store *storage.Store) *env {
 		t.Fatal(err)
 	}
 	api.RegisterAlerts(srv, alerts)
+	api.RegisterMonitors(srv, webmon.New(store, alerts, webmon.Config{}, nil))
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)
 	ts := httptest.NewServer(srv.Handler())

@@ -20,6 +20,7 @@ import (
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
 	"canhgac/internal/ui"
+	"canhgac/internal/webmon"
 )
 
 func runServe(env *Env, args []string) error {
@@ -105,10 +106,17 @@ func runServe(env *Env, args []string) error {
 	}
 	api.Register(srv)
 	api.RegisterAlerts(srv, alerts)
+	monitors := webmon.New(store, alerts, webmon.Config{}, log)
+	api.RegisterMonitors(srv, monitors)
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)
 	go sweepSessions(ctx, store, log)
 	go alerts.Run(ctx, *tick, log)
+	go func() {
+		if err := monitors.Run(ctx); err != nil {
+			log.Error("website monitoring stopped", "err", err)
+		}
+	}()
 
 	err = srv.Serve(ctx, func(addr net.Addr) {
 		url := fmt.Sprintf("%s://%s/", scheme, displayAddr(addr))
