@@ -1,0 +1,206 @@
+package page
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"canhgac/internal/textfold"
+)
+
+// VocabHit is one vocabulary term found on the page.
+type VocabHit struct {
+	Term   string  `json:"term"`
+	Kind   string  `json:"kind"`  // gambling, defacer, portal
+	Where  string  `json:"where"` // text, title, meta, hidden, anchor
+	Count  int     `json:"count"`
+	Weight float64 `json:"weight"` // the term's base weight
+}
+
+type term struct {
+	kind   string
+	weight float64
+}
+
+// vocabulary maps folded, punctuation-free phrases (1–4 words) to a kind and
+// a weight. Legitimate portal words (bóng đá, xổ số, giải trí, thể thao) carry
+// almost nothing: government portals publish sports and lottery news.
+var vocabulary = map[string]term{}
+
+func addTerms(kind string, w float64, phrases ...string) {
+	for _, p := range phrases {
+		vocabulary[p] = term{kind, w}
+	}
+}
+
+func init() {
+	// Vietnamese gambling (folded: nhà cái → nha cai).
+	addTerms("gambling", 0.4, "keo nha cai", "dang ky nhan thuong", "casino truc tuyen", "slot gacor", "situs judi", "situs slot", "judi online", "nha cai uy tin", "ca cuoc bong da", "ca cuoc truc tuyen")
+	addTerms("gambling", 0.35, "nha cai", "ca cuoc", "tai xiu", "xoc dia", "soi keo", "ty le keo", "game bai", "cuoc the thao", "nohu", "taixiu", "nhacai", "keonhacai", "sicbo", "quay hu", "no hu", "togel", "gacor", "maxwin", "slot online", "xo so truc tuyen", "danh de", "danh lo")
+	addTerms("gambling", 0.4, "sbobet", "fb88", "188bet", "fun88", "kubet", "jun88", "hi88", "new88", "okvip", "shbet", "789bet", "8xbet", "f8bet", "go88", "sunwin", "rikvip", "hitclub", "789club", "bong88", "vn88", "12bet", "1xbet", "w88", "m88", "bet88", "ae888", "jbo", "qh88", "mu88", "debet", "kubet88", "ok365", "bk8", "cmd368")
+	addTerms("gambling", 0.3, "danh bai", "baccarat", "link vao", "rtp slot", "deposit pulsa", "casino online", "rong ho", "tang tien", "slot game", "ca do", "nap rut")
+	addTerms("gambling", 0.2, "ban ca", "da ga", "casino", "judi", "bet365", "iwin", "lo de", "tien thuong")
+	addTerms("gambling", 0.1, "slot", "poker", "roulette", "blackjack", "lo to", "nhan thuong", "nap tien", "rut tien", "pragmatic play", "jackpot", "bandar")
+	addTerms("portal", 0.02, "bong da", "xo so", "giai tri", "the thao", "khuyen mai", "bet", "ket qua")
+	// Defacer signatures, several languages; leetspeak is normalised first.
+	addTerms("defacer", 1.0, "hacked by", "hvcked by", "pwned by", "pwnd by", "defaced by", "security is a myth", "has been hacked", "hacklendi", "hacklenmistir", "hackeado por", "hackeada por", "we are legion", "تم اختراق", "tarafindan hacklendi", "got hacked", "hacked with love")
+	addTerms("defacer", 0.7, "greetz", "dihack", "di hack", "hackeado", "your site has been", "your website has been", "cyber army", "cyber team", "hacker team", "hack team", "cyber force", "cyber security team", "hacktivist", "hacktivists")
+	addTerms("defacer", 0.5, "defaced", "pwnd", "greets", "expect us", "haxor", "hacked you", "touched by", "اختراق", "hacked")
+	addTerms("defacer", 0.3, "pwned", "your security", "free palestine", "freedom for palestine", "greetings to", "patch your", "fix your", "admin please", "was here", "owned")
+	addTerms("defacer", 0.15, "contact me")
+	addTerms("defacer", 0.2, "hacker", "hackers", "owned by", "tarafindan", "invadido", "هكر", "telegram", "stop killing", "is here", "kerentanan", "situs anda", "جيش")
+	addTerms("defacer", 0.05, "cyber", "anonymous")
+	// Ransom notes left on encrypted sites, and Indonesian take-over notes.
+	addTerms("defacer", 1.0, "your website is encrypted", "your site is encrypted", "diambil alih oleh", "di ambil alih oleh", "telah diambil alih", "telah di ambil alih")
+	addTerms("defacer", 0.5, "ransomware", "encrypted by", "bitcoin address", "ambil alih")
+}
+
+// stems match word beginnings (or insides): Turkish and Spanish inflect
+// "hacked" (hacklendiniz, hackeado), handles embed "xploit".
+var stems = []struct {
+	prefix   string
+	anywhere bool
+}{{"hacklen", false}, {"hackead", false}, {"xploit", true}, {"h4ck", true}}
+
+func init() {
+	vocabulary["hacklen…"] = term{"defacer", 1.0}
+	vocabulary["hackead…"] = term{"defacer", 0.8}
+	vocabulary["xploit…"] = term{"defacer", 0.3}
+	vocabulary["h4ck…"] = term{"defacer", 0.4}
+}
+
+// maxGram is the longest phrase in words.
+const maxGram = 4
+
+// fold lower-cases and strips diacritics; ASCII takes a fast path.
+func fold(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return textfold.Fold(s)
+		}
+	}
+	return strings.ToLower(s)
+}
+
+// normalizeWords turns folded text into letter/digit words separated by
+// single spaces, with leetspeak (h4ck3d, pwn3d, h4x0r) read as letters.
+func normalizeWords(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := true
+	wordStart := 0
+	flushLeet := func() {
+		w := b.String()[wordStart:]
+		if hasDigit(w) && hasLetter(w) && len(w) <= 16 {
+			r := strings.NewReplacer("4", "a", "3", "e", "1", "i", "0", "o", "5", "s", "7", "t", "@", "a").Replace(w)
+			// Only leet when it yields a known word; brand names (fb88) stay.
+			if _, ok := vocabulary[r]; ok {
+				s := b.String()[:wordStart] + r
+				b.Reset()
+				b.WriteString(s)
+			}
+		}
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		var letter bool
+		size := 1
+		if c < 0x80 {
+			letter = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
+		} else {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			size = n
+			letter = unicode.IsLetter(r) || unicode.IsDigit(r)
+		}
+		if letter {
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			if space {
+				wordStart = b.Len()
+			}
+			b.WriteString(s[i : i+size])
+			space = false
+		} else if !space {
+			flushLeet()
+			space = true
+		}
+		i += size
+	}
+	if !space {
+		flushLeet()
+	}
+	return b.String()
+}
+
+func hasDigit(s string) bool  { return strings.ContainsAny(s, "0123456789") }
+func hasLetter(s string) bool { return strings.IndexFunc(s, unicode.IsLetter) >= 0 }
+
+// matchTerms counts vocabulary phrases in normalised text.
+func matchTerms(norm string, into map[string]int) {
+	// Word boundaries.
+	var starts [maxGram + 1]int
+	n := 0
+	pos := 0
+	for pos <= len(norm) {
+		end := strings.IndexByte(norm[pos:], ' ')
+		if end < 0 {
+			end = len(norm)
+		} else {
+			end += pos
+		}
+		if end > pos {
+			// Shift window of word starts.
+			if n < maxGram {
+				starts[n] = pos
+				n++
+			} else {
+				copy(starts[:], starts[1:maxGram])
+				starts[maxGram-1] = pos
+			}
+			for k := 0; k < n; k++ {
+				phrase := norm[starts[k]:end]
+				if _, ok := vocabulary[phrase]; ok {
+					into[phrase]++
+				}
+			}
+			if w := norm[pos:end]; len(w) >= 6 {
+				for _, st := range stems {
+					if strings.HasPrefix(w, st.prefix) || st.anywhere && strings.Contains(w, st.prefix) && !strings.Contains(w, "exploit") {
+						into[st.prefix+"…"]++
+					}
+				}
+			}
+		}
+		pos = end + 1
+	}
+}
+
+// scanVocab finds vocabulary in each part of the page.
+func scanVocab(f *Features) []VocabHit {
+	var hits []VocabHit
+	scan := func(where, folded string) {
+		if folded == "" {
+			return
+		}
+		m := map[string]int{}
+		matchTerms(normalizeWords(folded), m)
+		for p, c := range m {
+			t := vocabulary[p]
+			hits = append(hits, VocabHit{Term: p, Kind: t.kind, Where: where, Count: c, Weight: t.weight})
+		}
+	}
+	scan("text", f.Folded)
+	scan("title", fold(f.Title))
+	scan("meta", fold(f.Meta))
+	scan("hidden", fold(f.HiddenText))
+	var anchors strings.Builder
+	for _, l := range f.Links {
+		if l.Tag == "a" && l.External && l.Text != "" && anchors.Len() < 32<<10 {
+			anchors.WriteString(l.Text)
+			anchors.WriteString(" | ")
+		}
+	}
+	scan("anchor", fold(anchors.String()))
+	return hits
+}
