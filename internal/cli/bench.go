@@ -104,7 +104,7 @@ func runBench(env *Env, args []string) error {
 		"sites": *sites, "interval": interval.String(), "duration": elapsed.Round(time.Millisecond).String(),
 		"checks": lag.Checks, "checks_per_second": float64(lag.Checks) / elapsed.Seconds(),
 		"expected_checks_per_second": float64(*sites) / interval.Seconds(),
-		"lag_p50": lag.P50.String(), "lag_p99": lag.P99.String(), "lag_max": lag.Max.String(),
+		"lag_p50":                    lag.P50.String(), "lag_p99": lag.P99.String(), "lag_max": lag.Max.String(),
 		"cpu_seconds": cpu.Seconds(), "cpu_cores_used": cpu.Seconds() / elapsed.Seconds(), "cores": runtime.NumCPU(),
 		"peak_rss_mb": peakRSSMB(),
 	}
