@@ -266,7 +266,7 @@ func (c *cssRules) technique(class, id string) string {
 func parseStyleBlocks(raw []byte) cssRules {
 	var c cssRules
 	lower := raw
-	budget := 512 << 10
+	budget := 2 << 20
 	for budget > 0 {
 		i := indexFold(lower, "<style")
 		if i < 0 {
@@ -282,7 +282,7 @@ func parseStyleBlocks(raw []byte) cssRules {
 		if end < 0 {
 			end = len(rest)
 		}
-		body := rest[:min(end, budget)]
+		body := rest[:min(end, budget, 256<<10)]
 		budget -= len(body)
 		c.parse(string(body))
 		lower = rest[end:]
