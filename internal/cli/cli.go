@@ -47,6 +47,7 @@ func commands() []command {
 		{"user", "manage users: user add | user list | user passwd", runUser},
 		{"token", "manage API tokens: token create", runToken},
 		{"migrate", "bring the database schema up to date and exit", runMigrate},
+		{"page", "judge a saved web page for defacement: page check", runPage},
 		{"bench", "measure this machine: bench webmon --sites N --interval D --duration D", runBench},
 		{"version", "print the build version", runVersion},
 		{"help", "list the subcommands", nil},
