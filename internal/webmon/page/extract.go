@@ -163,6 +163,8 @@ func extract(raw []byte, pageURL string, depth int) (f *Features, err error) {
 	f.Cues.Binary = isBinary(raw)
 	e := &extractor{f: f, shingles: map[uint64]struct{}{}, blocks: map[uint64]int{}, depth: depth}
 	e.css = parseStyleBlocks(raw)
+	e.text.Grow(min(len(raw)/3, maxText))
+	e.block.Grow(1024)
 	e.stack = append(e.stack, frame{tag: "#root", own: -1, anchor: -1})
 	z := html.NewTokenizer(bytes.NewReader(raw))
 	z.SetMaxBuf(1 << 20)
@@ -211,11 +213,14 @@ func (e *extractor) onText(b []byte) {
 	if t.skip {
 		return
 	}
+	if blank(b) {
+		return
+	}
 	s := string(b)
 	if t.anchor >= 0 {
 		l := &e.f.Links[t.anchor]
 		if len(l.Text) < maxAnchor {
-			l.Text = truncate(collapse(l.Text+" "+s), maxAnchor)
+			l.Text += " " + s[:min(len(s), maxAnchor)]
 		}
 	}
 	if t.hidden != "" {
@@ -262,8 +267,12 @@ func (e *extractor) onStart(z *html.Tokenizer, selfClosing bool) {
 		attrs = make(map[string]string, 4)
 		for n := 0; n < 64; n++ {
 			k, v, more := z.TagAttr()
-			if _, dup := attrs[string(k)]; !dup {
-				attrs[string(k)] = string(v)
+			if len(k) > 2 && k[0] == 'o' && k[1] == 'n' {
+				e.inspectScript(v) // event handler
+			} else if wantAttr(k) {
+				if _, dup := attrs[string(k)]; !dup {
+					attrs[string(k)] = string(v)
+				}
 			}
 			if !more {
 				break
@@ -386,11 +395,6 @@ func (e *extractor) onStart(z *html.Tokenizer, selfClosing bool) {
 	case "object":
 		if d := attrs["data"]; d != "" {
 			e.addLink(tag, d, fr.hidden)
-		}
-	}
-	for k, v := range attrs {
-		if len(k) > 2 && k[0] == 'o' && k[1] == 'n' {
-			e.inspectScript([]byte(v))
 		}
 	}
 	if selfClosing || voidTags[tag] {
@@ -562,6 +566,9 @@ func (e *extractor) finish() {
 	seen := map[string]bool{}
 	for i := range f.Links {
 		l := &f.Links[i]
+		if l.Text != "" {
+			l.Text = truncate(collapse(l.Text), maxAnchor)
+		}
 		if l.Host == "" {
 			if l.Tag == "a" {
 				f.Cues.InternalLink++
@@ -710,8 +717,24 @@ func siteOf(host string) string {
 	return strings.Join(parts[n-2:], ".")
 }
 
+// collapse trims s and turns ASCII whitespace runs into single spaces.
 func collapse(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v' {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 func truncate(s string, n int) string {
@@ -741,4 +764,23 @@ func countWords(s string) int {
 func tiny(v string) bool {
 	v = strings.TrimSuffix(strings.TrimSpace(v), "px")
 	return v == "0" || v == "1"
+}
+
+// wantAttr reports the attributes analysis reads; others are not copied.
+func wantAttr(k []byte) bool {
+	switch string(k) {
+	case "style", "bgcolor", "class", "id", "hidden", "aria-hidden", "href", "src", "rel", "action",
+		"data", "name", "property", "content", "http-equiv", "width", "height", "autoplay", "muted", "autostart":
+		return true
+	}
+	return false
+}
+
+func blank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\n' && c != '\t' && c != '\r' && c != '\f' {
+			return false
+		}
+	}
+	return true
 }
