@@ -287,7 +287,44 @@ func parseStyleBlocks(raw []byte) cssRules {
 		c.parse(string(body))
 		lower = rest[end:]
 	}
+	c.scriptHidden(raw)
 	return c
+}
+
+// scriptHidden finds elements hidden by script after the page loads:
+// getElementById('x').style.display='none' (or visibility='hidden').
+func (c *cssRules) scriptHidden(raw []byte) {
+	rest := raw
+	for n := 0; n < 200; n++ {
+		i := indexFold(rest, "getelementbyid(")
+		if i < 0 {
+			return
+		}
+		rest = rest[i+15:]
+		if len(rest) < 3 || rest[0] != '\'' && rest[0] != '"' {
+			continue
+		}
+		j := bytes.IndexByte(rest[1:], rest[0])
+		if j <= 0 || j > 100 {
+			continue
+		}
+		id := string(rest[1 : j+1])
+		tail := strings.ToLower(string(rest[j+2 : min(len(rest), j+2+60)]))
+		tail = strings.NewReplacer(" ", "", "\"", "'").Replace(tail)
+		tech := ""
+		switch {
+		case strings.HasPrefix(tail, ").style.display='none'"):
+			tech = "display_none_script"
+		case strings.HasPrefix(tail, ").style.visibility='hidden'"):
+			tech = "visibility_hidden_script"
+		}
+		if tech != "" {
+			if c.ids == nil {
+				c.ids = map[string]string{}
+			}
+			c.ids[id] = tech
+		}
+	}
 }
 
 func (c *cssRules) parse(css string) {

@@ -140,6 +140,8 @@ type extractor struct {
 	metaHost   string
 	depth      int         // nesting of decoded document.write payloads
 	inline     []*Features // documents decoded from scripts
+	pending    int         // hidden block of the element being opened, -1 if none
+	noscripts  []*Features // <noscript> contents holding links
 }
 
 // Extract parses raw HTML. It never panics and does bounded work on hostile
@@ -161,7 +163,7 @@ func extract(raw []byte, pageURL string, depth int) (f *Features, err error) {
 		f.Truncated = true
 	}
 	f.Cues.Binary = isBinary(raw)
-	e := &extractor{f: f, shingles: map[uint64]struct{}{}, blocks: map[uint64]int{}, depth: depth}
+	e := &extractor{f: f, shingles: map[uint64]struct{}{}, blocks: map[uint64]int{}, depth: depth, pending: -1}
 	e.css = parseStyleBlocks(raw)
 	e.text.Grow(min(len(raw)/3, maxText))
 	e.block.Grow(1024)
@@ -207,7 +209,16 @@ func (e *extractor) onText(b []byte) {
 	case "script":
 		e.inspectScript(b)
 		return
-	case "style", "noscript", "template", "textarea", "#skip":
+	case "noscript":
+		// Raw text to the tokenizer; shown only to clients without
+		// JavaScript, that is crawlers: its links are hidden from visitors.
+		if e.depth < 3 && len(e.noscripts) < 32 && indexFold(b, "<a") >= 0 {
+			if sub, err := extract(b, e.f.URL, e.depth+1); err == nil {
+				e.noscripts = append(e.noscripts, sub)
+			}
+		}
+		return
+	case "style", "template", "textarea", "#skip":
 		return
 	}
 	if t.skip {
@@ -329,6 +340,9 @@ func (e *extractor) onStart(z *html.Tokenizer, selfClosing bool) {
 		if tech == "" && tag == "marquee" && (tiny(attrs["width"]) || tiny(attrs["height"])) {
 			tech = "tiny_marquee"
 		}
+		if tech == "" {
+			tech = e.css.technique("", attrs["id"]) // hidden by a script
+		}
 		if tech != "" && tag != "head" && tag != "html" {
 			fr.hidden = tech
 			f.Hidden = append(f.Hidden, HiddenBlock{Technique: tech, Tag: tag})
@@ -367,7 +381,9 @@ func (e *extractor) onStart(z *html.Tokenizer, selfClosing bool) {
 			e.metaHost = h
 		}
 	}
-	// URLs.
+	// URLs. An element hidden by its own style owns its links.
+	e.pending = fr.own
+	defer func() { e.pending = -1 }()
 	switch tag {
 	case "a", "area":
 		if h, ok := attrs["href"]; ok {
@@ -484,7 +500,11 @@ func (e *extractor) addLink(tag, raw, hidden string) int {
 	}
 	l := Link{Tag: tag, URL: truncate(u, 300), Host: h, Hidden: hidden, block: -1}
 	if hidden != "" {
-		if o := e.hiddenOwner(); o >= 0 {
+		o := e.pending
+		if o < 0 {
+			o = e.hiddenOwner()
+		}
+		if o >= 0 {
 			e.f.Hidden[o].Links++
 			l.block = o
 		}
@@ -557,6 +577,18 @@ func (e *extractor) finish() {
 		f.Cues.DarkBG = f.Cues.DarkBG || c.DarkBG
 		f.Cues.Centered = f.Cues.Centered || c.Centered
 		f.Cues.Elements += c.Elements
+	}
+	for _, sub := range e.noscripts {
+		f.Hidden = append(f.Hidden, HiddenBlock{Technique: "noscript", Tag: "noscript", Text: truncate(sub.Text, 160)})
+		bi := len(f.Hidden) - 1
+		for _, l := range sub.Links {
+			if len(f.Links) < maxLinks {
+				l.Hidden, l.block = "noscript", bi
+				f.Links = append(f.Links, l)
+				f.Hidden[bi].Links++
+			}
+		}
+		e.hidden.WriteString(" " + sub.Text)
 	}
 	f.Text = collapse(e.text.String())
 	f.HiddenText = collapse(e.hidden.String())

@@ -48,6 +48,13 @@ var techniques = []technique{
 	{"style_block_id", func(l string) string {
 		return `<style type="text/css">/* footer */ #seo9 { position:absolute; left:-5000px; }</style><div id="seo9">` + l + `</div>`
 	}},
+	{"link_level_display_none", func(l string) string {
+		return `<p>` + strings.ReplaceAll(l, "<a ", `<a style="display:none" `) + `</p>`
+	}},
+	{"noscript", func(l string) string { return `<noscript>` + l + `</noscript>` }},
+	{"script_hidden_id", func(l string) string {
+		return `<div id="lk-2026">` + l + `</div><script>document.getElementById('lk-2026').style.display = 'none';</script>`
+	}},
 	{"clip_rect", func(l string) string {
 		return `<div style="position:absolute;clip:rect(0,0,0,0);width:1px;height:1px;overflow:hidden">` + l + `</div>`
 	}},

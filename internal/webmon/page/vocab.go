@@ -52,6 +52,9 @@ func init() {
 	addTerms("defacer", 0.05, "cyber", "anonymous")
 	// Ransom notes left on encrypted sites, and Indonesian take-over notes.
 	addTerms("defacer", 1.0, "your website is encrypted", "your site is encrypted", "diambil alih oleh", "di ambil alih oleh", "telah diambil alih", "telah di ambil alih")
+	// Vietnamese: "bị hack bởi" (hacked by), "đã bị hack" (has been hacked).
+	addTerms("defacer", 1.0, "da bi hack", "bi hack boi", "hack boi", "تم التهكير", "sistema invadido", "site hackeado")
+	addTerms("defacer", 0.5, "bi hack", "تهكير")
 	addTerms("defacer", 0.5, "ransomware", "encrypted by", "bitcoin address", "ambil alih")
 }
 
