@@ -110,6 +110,7 @@ func runServe(env *Env, args []string) error {
 	api.RegisterMonitors(srv, monitors)
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)
+	ui.RegisterMonitors(srv, monitors)
 	go sweepSessions(ctx, store, log)
 	go alerts.Run(ctx, *tick, log)
 	go func() {

@@ -94,7 +94,8 @@ const importMaxBytes = 10 << 20
 
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
-		"add":  func(a, b int) int { return a + b },
+		"add":     func(a, b int) int { return a + b },
+		"percent": percent,
 		"join": strings.Join,
 		"deref": func(p *int64) int64 {
 			if p == nil {

@@ -26,6 +26,7 @@ import (
 	"canhgac/internal/storage"
 	"canhgac/internal/storage/storagetest"
 	"canhgac/internal/ui"
+	"canhgac/internal/webmon"
 )
 
 var ctx = context.Background()
@@ -54,6 +55,7 @@ func newEnv(t testing.TB, store *storage.Store) *env {
 	api.RegisterAlerts(srv, alerts)
 	ui.RegisterAlerts(srv, alerts)
 	t.Cleanup(alerts.Close) // ends live streams, as server shutdown does
+	ui.RegisterMonitors(srv, webmon.New(store, alerts, webmon.Config{}, nil))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, store: store, url: ts.URL, alerts: alerts, handler: srv.Handler()}
@@ -566,7 +568,7 @@ func TestPagesLoadNothingFromOutside(t *testing.T) {
 	anon := e.browser()
 	for _, path := range []string{"/login", "/", "/agencies", "/agencies/new", fmt.Sprintf("/agencies/%d", e.deptA.ID), "/assets", "/assets/new",
 		fmt.Sprintf("/assets/%d", e.assetA.ID), "/assets/import", "/users", "/users/new", "/audit", "/profile", "/no-such-page",
-		"/alerts", fmt.Sprintf("/alerts/%d", alertID), "/silences", "/channels", "/schedules", "/schedules/new", "/chains", "/chains/new", "/profile/contacts", ackPath} {
+		"/alerts", fmt.Sprintf("/alerts/%d", alertID), "/silences", "/channels", "/schedules", "/schedules/new", "/chains", "/chains/new", "/profile/contacts", ackPath, "/monitors"} {
 		p := b.get(path)
 		if path == "/login" || path == ackPath {
 			p = anon.get(path)
@@ -672,6 +674,9 @@ func TestEveryUIStringIsInBothCatalogs(t *testing.T) {
 	}
 	for _, tt := range alert.TargetTypes {
 		keys = append(keys, "target."+tt)
+	}
+	for _, st := range []webmon.State{webmon.Up, webmon.Down, webmon.Unknown} {
+		keys = append(keys, "monitor.state."+string(st))
 	}
 	for _, r := range []string{"daily", "12h", "weekly", "none"} {
 		keys = append(keys, "rotation."+r)
