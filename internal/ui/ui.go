@@ -96,7 +96,7 @@ func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"add":     func(a, b int) int { return a + b },
 		"percent": percent,
-		"join": strings.Join,
+		"join":    strings.Join,
 		"deref": func(p *int64) int64 {
 			if p == nil {
 				return 0
