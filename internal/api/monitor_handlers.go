@@ -1,6 +1,9 @@
 package api
 
 import (
+	"errors"
+	"io"
+	"mime"
 	"net/http"
 
 	"canhgac/internal/httpd"
@@ -22,6 +25,61 @@ func RegisterMonitors(s *httpd.Server, svc *webmon.Service) {
 	r.Private("GET /api/v1/monitors/{id}", h.can(model.ActionRead, model.ResourceAsset, h.get))
 	r.Private("DELETE /api/v1/monitors/{id}", h.can(model.ActionWrite, model.ResourceAsset, h.delete))
 	r.Private("GET /api/v1/monitors/{id}/history", h.can(model.ActionRead, model.ResourceAsset, h.history))
+	r.Private("POST /api/v1/monitors/import", h.can(model.ActionWrite, model.ResourceAsset, h.importCSV), httpd.MaxBody(ImportMaxBytes))
+	r.Private("GET /api/v1/monitors/import/template", h.can(model.ActionRead, model.ResourceAsset, h.template))
+}
+
+// importCSV creates monitors from a CSV file (text/csv body or the "file"
+// part of a multipart form); ?partial=true keeps the good rows when some
+// are bad. Every bad row is reported with its line.
+func (h *monitorHandler) importCSV(w http.ResponseWriter, r *http.Request) {
+	partial := r.URL.Query().Get("partial") == "true"
+	var body io.Reader = r.Body
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeErr(w, r, err)
+				return
+			}
+			writeErr(w, r, model.Invalid("file", "a multipart part named \"file\" is required"))
+			return
+		}
+		defer f.Close()
+		body = f
+		partial = partial || r.FormValue("partial") == "true"
+	}
+	refs, err := h.store.AgencyRefs(r.Context(), scope(r))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	rows, err := webmon.ParseCSV(body, refs)
+	if errors.Is(err, webmon.ErrImportFile) {
+		writeErr(w, r, model.Invalid("file", "%s", err.Error()))
+		return
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := h.svc.Import(r.Context(), httpd.Actor(r), rows, partial)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if len(res.Errors) > 0 && res.Imported == 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	httpd.WriteJSON(w, status, res)
+}
+
+func (h *monitorHandler) template(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="canhgac-monitors.csv"`)
+	io.WriteString(w, webmon.ImportTemplate())
 }
 
 func (h *monitorHandler) list(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"canhgac/internal/model"
@@ -40,4 +41,30 @@ func TestMonitorsThroughAPI(t *testing.T) {
 		expect(t, officer.do("GET", fmt.Sprintf("/api/v1/monitors/%d/history", mine.ID), nil), 200)
 		expect(t, officer.do("DELETE", fmt.Sprintf("/api/v1/monitors/%d", mine.ID), nil), 204)
 	})
+}
+
+func TestMonitorImportThroughAPI(t *testing.T) {
+	e := newEnv(t, storagetest.Backends(t)[0].Open(t))
+	officer := e.user("can-bo-a", model.RoleOfficer, &e.deptA)
+	csv := "agency,url,name\nSYT,https://a.example.gov.vn/,A\nSTC,https://b.example.gov.vn/,B\n"
+	r := expect(t, officer.raw("POST", "/api/v1/monitors/import", "text/csv", strings.NewReader(csv)), 422)
+	var res struct {
+		Imported int
+		Errors   []struct {
+			Line  int
+			Field string
+		}
+	}
+	r.json(&res)
+	if res.Imported != 0 || len(res.Errors) != 1 || res.Errors[0].Line != 3 || res.Errors[0].Field != "agency" {
+		t.Fatalf("officer importing another agency's site: %+v", res)
+	}
+	expect(t, officer.raw("POST", "/api/v1/monitors/import?partial=true", "text/csv", strings.NewReader(csv)), 200).json(&res)
+	if res.Imported != 1 {
+		t.Fatalf("partial import: %+v", res)
+	}
+	expect(t, officer.raw("POST", "/api/v1/monitors/import", "text/csv", strings.NewReader("")), 400)
+	if r := expect(t, officer.do("GET", "/api/v1/monitors/import/template", nil), 200); !strings.HasPrefix(string(r.body), "agency,url") {
+		t.Fatalf("template %q", r.body)
+	}
 }

@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
 	"canhgac/internal/httpd"
 	"canhgac/internal/model"
+	"canhgac/internal/storage"
 	"canhgac/internal/webmon"
 )
 
@@ -20,6 +22,7 @@ func RegisterMonitors(s *httpd.Server, svc *webmon.Service) {
 	r := s.Router
 	r.Private("GET /monitors", h.can(model.ActionRead, model.ResourceAsset, h.list))
 	r.Private("POST /monitors", h.can(model.ActionWrite, model.ResourceAsset, h.create))
+	r.Private("POST /monitors/import", h.can(model.ActionWrite, model.ResourceAsset, h.importCSV), httpd.MaxBody(importMaxBytes))
 	r.Private("GET /monitors/{id}", h.can(model.ActionRead, model.ResourceAsset, h.detail))
 	r.Private("POST /monitors/{id}/delete", h.can(model.ActionWrite, model.ResourceAsset, h.delete))
 }
@@ -30,6 +33,8 @@ type monitorsData struct {
 	Names    map[int64]string
 	Form     webmon.Monitor
 	Up, Down int
+	Import   *storage.ImportResult
+	Partial  bool
 }
 
 func (h *monitorUI) view(r *http.Request, form webmon.Monitor) (*view, error) {
@@ -124,6 +129,59 @@ func (h *monitorUI) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/monitors", "deleted")
+}
+
+// importCSV creates monitors from an uploaded CSV file; without the
+// partial option one bad row means none is created. Every bad row is
+// listed with its line.
+func (h *monitorUI) importCSV(w http.ResponseWriter, r *http.Request) {
+	v, err := h.view(r, webmon.Monitor{IntervalSeconds: webmon.DefaultInterval})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d := v.Data.(monitorsData)
+	d.Partial = r.FormValue("partial") == "true"
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		v.Error = v.T("import.no_file")
+		h.render(w, http.StatusBadRequest, "monitors", v)
+		return
+	}
+	defer f.Close()
+	refs, err := h.store.AgencyRefs(r.Context(), scope(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rows, err := webmon.ParseCSV(f, refs)
+	if errors.Is(err, webmon.ErrImportFile) {
+		v.Error = v.T("import.bad_file") + " " + err.Error()
+		h.render(w, http.StatusBadRequest, "monitors", v)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	res, err := h.svc.Import(r.Context(), httpd.Actor(r), rows, d.Partial)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Show the list as it is now, with the report.
+	if v, err = h.view(r, webmon.Monitor{IntervalSeconds: webmon.DefaultInterval}); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d2 := v.Data.(monitorsData)
+	d2.Import, d2.Partial = &res, d.Partial
+	v.Data = d2
+	status := http.StatusOK
+	if len(res.Errors) > 0 && res.Imported == 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	h.render(w, status, "monitors", v)
 }
 
 // percent formats a 0..1 share as a percentage with two decimals.

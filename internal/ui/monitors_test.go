@@ -32,10 +32,15 @@ func TestMonitorPages(t *testing.T) {
 		if !strings.Contains(p.body, "Cổng Sở Y tế") || strings.Contains(p.body, "Sở Tài chính") || !strings.Contains(p.body, "Chưa kiểm tra") {
 			t.Fatalf("officer's monitors page:\n%s", p.body)
 		}
+		p = want(t, b.upload("/monitors/import", "web.csv", "agency,url\nSYT,https://benhvien.example.gov.vn/\nSTC,https://x.example.gov.vn/\n", nil), http.StatusUnprocessableEntity)
+		if !strings.Contains(p.body, `id="monitor-import-result"`) || !strings.Contains(p.body, ">3<") {
+			t.Fatalf("import report:\n%s", p.body)
+		}
+		want(t, b.upload("/monitors/import", "web.csv", "agency,url\nSYT,https://benhvien.example.gov.vn/\nSTC,https://x.example.gov.vn/\n", url.Values{"partial": {"true"}}), http.StatusOK)
 		want(t, b.get(fmt.Sprintf("/monitors/%d", theirs.ID)), http.StatusNotFound)
 		want(t, b.post(fmt.Sprintf("/monitors/%d/delete", theirs.ID), nil), http.StatusNotFound)
 		list, _ := svc.List(ctx, model.System)
-		if len(list) != 2 {
+		if len(list) != 3 {
 			t.Fatalf("%d monitors", len(list))
 		}
 		for _, m := range list {
