@@ -314,8 +314,9 @@ func (a *analysis) hidden() {
 }
 
 func (a *analysis) scripts() {
-	aloneW := map[string]float64{"referrer_check": 0.5, "useragent_check": 0.5, "redirect": 0.2, "document_write_links": 0.1, "eval_decode": 0.1, "charcode": 0.2, "encoded_write": 0.3}
-	newW := map[string]float64{"referrer_check": 1.0, "useragent_check": 1.0, "redirect": 0.8, "document_write_links": 0.6, "eval_decode": 0.4, "charcode": 0.5, "encoded_write": 0.5}
+	aloneW := map[string]float64{"referrer_check": 0.6, "useragent_check": 0.6, "referrer_check_weak": 0.15, "useragent_check_weak": 0.2, "redirect": 0.2, "document_write_links": 0.1, "eval_decode": 0.1, "charcode": 0.2, "charcode_links": 0.4, "encoded_write": 0.3}
+	newW := map[string]float64{"referrer_check": 1.0, "useragent_check": 1.0, "referrer_check_weak": 0.5, "useragent_check_weak": 0.6, "redirect": 1.0, "document_write_links": 0.6, "eval_decode": 0.4, "charcode": 0.5, "charcode_links": 1.0, "encoded_write": 0.5}
+	seen := map[string]bool{}
 	for _, s := range a.cur.Scripts {
 		w := aloneW[s.Kind]
 		if a.ix != nil {
@@ -334,6 +335,10 @@ func (a *analysis) scripts() {
 			w = newW[s.Kind]
 			a.changed = true
 		}
+		if seen[s.Kind] {
+			w = 0 // one kind counts once: ad code repeats the same idiom
+		}
+		seen[s.Kind] = true
 		detail := fmt.Sprintf("script %s: %s", strings.ReplaceAll(s.Kind, "_", " "), s.Detail)
 		if len(s.Targets) > 0 {
 			detail += " → " + strings.Join(s.Targets, ", ")

@@ -2,8 +2,10 @@ package page
 
 import (
 	"bytes"
+	"encoding/base64"
 	"hash/fnv"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -32,10 +34,24 @@ func (e *extractor) inspectScript(b []byte) {
 		}
 		e.f.Scripts = append(e.f.Scripts, ScriptFinding{Kind: kind, Detail: detail, Key: key, Targets: targets})
 	}
-	if i := strings.Index(s, "document.write"); i >= 0 {
+	for off, n := 0, 0; n < 16; n++ {
+		i := strings.Index(s[off:], "document.write")
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + 14
 		seg := s[i:min(len(s), i+600)]
 		if strings.Contains(seg, "<a ") || strings.Contains(seg, "<a\t") || strings.Contains(seg, "href") {
 			add("document_write_links", snippet(s, i), hostsIn(seg)...)
+		}
+		// Read written markup as part of the page (hidden blocks, links).
+		if e.depth < 3 && len(e.inline) < 16 {
+			if html := writtenLiteral(string(b[i:min(len(b), i+20000)])); strings.Contains(html, "<a") || strings.Contains(html, "<A") {
+				if sub, err := extract([]byte(html), e.f.URL, e.depth+1); err == nil {
+					e.inline = append(e.inline, sub)
+				}
+			}
 		}
 	}
 	for off := 0; off < len(s); {
@@ -69,11 +85,22 @@ func (e *extractor) inspectScript(b []byte) {
 	// Cloaking: a search-engine name near a referrer read, or a crawler name
 	// near a user-agent read, in a script that also redirects or writes.
 	acts := strings.Contains(s, "location") || strings.Contains(s, "document.write") || strings.Contains(s, "innerhtml") || strings.Contains(s, ".display")
+	// The strong form also sends the visitor to, or writes, an absolute URL;
+	// a bare check (ad code measuring search traffic) is weak.
+	strong := func(i int) (string, []string) {
+		after := s[i:min(len(s), i+800)]
+		hosts := hostsIn(after)
+		if len(hosts) > 0 && (strings.Contains(after, "location") || strings.Contains(after, "document.write") || strings.Contains(after, "innerhtml")) {
+			return "", hosts
+		}
+		return "_weak", nil
+	}
 	if i := strings.Index(s, "referrer"); i >= 0 && acts {
 		near := s[max(0, i-200):min(len(s), i+300)]
 		for _, se := range []string{"google", "bing", "yahoo", "coccoc", "yandex", "baidu"} {
 			if strings.Contains(near, se) && !strings.Contains(near, "googletag") && !strings.Contains(near, "googlesyndication") {
-				add("referrer_check", snippet(s, i), hostsIn(s[i:min(len(s), i+600)])...)
+				suffix, hosts := strong(i)
+				add("referrer_check"+suffix, snippet(s, i), hosts...)
 				break
 			}
 		}
@@ -82,7 +109,8 @@ func (e *extractor) inspectScript(b []byte) {
 		near := s[max(0, i-200):min(len(s), i+300)]
 		for _, bot := range []string{"googlebot", "bingbot", "spider", "crawler", "slurp", "baiduspider", "coccocbot"} {
 			if strings.Contains(near, bot) {
-				add("useragent_check", snippet(s, i))
+				suffix, hosts := strong(i)
+				add("useragent_check"+suffix, snippet(s, i), hosts...)
 				break
 			}
 		}
@@ -111,9 +139,41 @@ func (e *extractor) inspectScript(b []byte) {
 		}
 	}
 	if i := strings.Index(s, "fromcharcode("); i >= 0 {
-		seg := s[i:min(len(s), i+2000)]
+		seg := s[i+13 : min(len(s), i+20000)]
 		if j := strings.IndexByte(seg, ')'); j > 0 && strings.Count(seg[:j], ",") >= 15 {
-			add("charcode", snippet(s, i))
+			kind := "charcode"
+			var dec strings.Builder
+			for _, n := range strings.Split(seg[:j], ",") {
+				if v, err := strconv.Atoi(strings.TrimSpace(n)); err == nil && v > 0 && v < 0x110000 {
+					dec.WriteRune(rune(v))
+				}
+			}
+			if d := dec.String(); strings.Contains(d, "<") && e.depth < 3 {
+				if sub, err := extract([]byte(d), e.f.URL, e.depth+1); err == nil {
+					e.inline = append(e.inline, sub)
+					if len(sub.Links) > 0 {
+						kind = "charcode_links"
+					}
+				}
+			} else if strings.Contains(d, "location") && e.depth < 3 {
+				e.depth++
+				e.inspectScript([]byte(d))
+				e.depth--
+			}
+			add(kind, snippet(s, i))
+		}
+	}
+	// eval(atob("…")): decode and inspect the hidden script itself.
+	if i := strings.Index(s, "atob("); i >= 0 && e.depth < 3 {
+		lit := string(b[i+5 : min(len(b), i+5+100000)])
+		if len(lit) > 2 && (lit[0] == '\'' || lit[0] == '"') {
+			if j := strings.IndexByte(lit[1:], lit[0]); j > 0 {
+				if dec, err := base64.StdEncoding.DecodeString(lit[1 : j+1]); err == nil {
+					e.depth++
+					e.inspectScript(dec)
+					e.depth--
+				}
+			}
 		}
 	}
 }
@@ -152,4 +212,35 @@ func hostsIn(s string) []string {
 
 func isHostByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c >= 0x80
+}
+
+// writtenLiteral returns the string literal(s) passed to document.write(…),
+// joined across simple '+' concatenation, or "".
+func writtenLiteral(s string) string {
+	i := strings.IndexByte(s, '(')
+	if i < 0 {
+		return ""
+	}
+	var out strings.Builder
+	rest := s[i+1:]
+	for {
+		rest = strings.TrimLeft(rest, " \t\r\n+")
+		if rest == "" || rest[0] != '"' && rest[0] != '\'' {
+			break
+		}
+		q := rest[0]
+		j := 1
+		for j < len(rest) && rest[j] != q {
+			if rest[j] == '\\' && j+1 < len(rest) {
+				j++
+			}
+			out.WriteByte(rest[j])
+			j++
+		}
+		if j >= len(rest) {
+			break
+		}
+		rest = rest[j+1:]
+	}
+	return out.String()
 }

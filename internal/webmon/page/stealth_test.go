@@ -229,3 +229,34 @@ func TestLegitimateChange(t *testing.T) {
 	}
 	t.Logf("legitimate edits judged changed on %d pages", tested)
 }
+
+// TestCloakingScripts: scripts injected to redirect search visitors or
+// crawlers, or to write gambling links, are judged defaced against the
+// page's baseline.
+func TestCloakingScripts(t *testing.T) {
+	pages := sharedPages(t, "benign")
+	scripts := map[string]string{
+		"referrer_redirect": `<script>var r=document.referrer;if(r.indexOf("google")>-1||r.indexOf("bing")>-1){window.location.href="https://kq77-vip.top/?from=seo";}</script>`,
+		"useragent_write":   `<script>if(/googlebot|bingbot/i.test(navigator.userAgent)){document.write('<a href="https://kq78-vip.top/">xem them</a>');}</script>`,
+		"document_write":    `<script type="text/javascript">document.write("<div style='position:absolute;left:-8000px'><a href='https://kq79-vip.top/'>link</a></div>");</script>`,
+		"location_replace":  `<script>setTimeout(function(){location.replace('https://kq80-vip.top/landing')},3000)</script>`,
+		"eval_atob":         `<script>eval(atob("d2luZG93LmxvY2F0aW9uPSJodHRwczovL2txODEtdmlwLnRvcC8iOw=="))</script>`,
+		"charcode":          `<script>document.write(String.fromCharCode(60,97,32,104,114,101,102,61,34,104,116,116,112,115,58,47,47,107,113,46,116,111,112,34,62,120,60,47,97,62))</script>`,
+		"meta_refresh":      `<meta http-equiv="refresh" content="0;url=https://kq82-vip.top/">`,
+		"encoded_write":     `<script>document.write(unescape('%3Cdiv%20style%3D%22display%3Anone%22%3E%3Ca%20href%3D%22https%3A//kq83-vip.top/%22%3Enh%C3%A0%20c%C3%A1i%3C/a%3E%3Ca%20href%3D%22https%3A//kq84-vip.top/%22%3Eslot%3C/a%3E%3C/div%3E'))</script>`,
+	}
+	for name, js := range scripts {
+		caught := 0
+		for pi, p := range pages {
+			base := Learn(mustExtract(t, perturb(p.raw, int64(pi+1)), ""), mustExtract(t, perturb(p.raw, int64(pi+2)), ""))
+			inj := injectAt(perturb(p.raw, int64(pi+3)), js, 1)
+			r := Analyze(mustExtract(t, inj, ""), base, Options{})
+			if r.Verdict == Defaced {
+				caught++
+			} else {
+				t.Errorf("%s in %s: %s %.2f %v", name, p.name, r.Verdict, r.Score, r.Reasons)
+			}
+		}
+		t.Logf("script %-18s caught %d/%d against baseline", name, caught, len(pages))
+	}
+}

@@ -45,8 +45,8 @@ func init() {
 	// Defacer signatures, several languages; leetspeak is normalised first.
 	addTerms("defacer", 1.0, "hacked by", "hvcked by", "pwned by", "pwnd by", "defaced by", "security is a myth", "has been hacked", "hacklendi", "hacklenmistir", "hackeado por", "hackeada por", "we are legion", "تم اختراق", "tarafindan hacklendi", "got hacked", "hacked with love")
 	addTerms("defacer", 0.7, "greetz", "dihack", "di hack", "hackeado", "your site has been", "your website has been", "cyber army", "cyber team", "hacker team", "hack team", "cyber force", "cyber security team", "hacktivist", "hacktivists")
-	addTerms("defacer", 0.5, "defaced", "pwnd", "greets", "expect us", "haxor", "hacked you", "touched by", "اختراق", "hacked")
-	addTerms("defacer", 0.3, "pwned", "your security", "free palestine", "freedom for palestine", "greetings to", "patch your", "fix your", "admin please", "was here", "owned")
+	addTerms("defacer", 0.5, "defaced", "pwnd", "expect us", "haxor", "hacked you", "touched by", "اختراق", "hacked")
+	addTerms("defacer", 0.3, "pwned", "greets", "your security", "free palestine", "freedom for palestine", "greetings to", "patch your", "fix your", "admin please", "was here", "owned")
 	addTerms("defacer", 0.15, "contact me")
 	addTerms("defacer", 0.2, "hacker", "hackers", "owned by", "tarafindan", "invadido", "هكر", "telegram", "stop killing", "is here", "kerentanan", "situs anda", "جيش")
 	addTerms("defacer", 0.05, "cyber", "anonymous")
