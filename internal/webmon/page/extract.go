@@ -7,6 +7,7 @@ package page
 
 import (
 	"bytes"
+	"errors"
 	"hash/fnv"
 	"sort"
 	"strings"
@@ -142,15 +143,33 @@ type extractor struct {
 	inline     []*Features // documents decoded from scripts
 	pending    int         // hidden block of the element being opened, -1 if none
 	noscripts  []*Features // <noscript> contents holding links
+	budget     *int        // decoded bytes left, shared with nested extractions
 }
 
 // Extract parses raw HTML. It never panics and does bounded work on hostile
 // input: at most MaxBytes are read and at most a fixed number of tokens walked.
 func Extract(raw []byte, pageURL string) (*Features, error) {
-	return extract(raw, pageURL, 0)
+	budget := maxDecoded
+	return extract(raw, pageURL, 0, &budget)
 }
 
-func extract(raw []byte, pageURL string, depth int) (f *Features, err error) {
+// maxDecoded bounds the markup decoded from scripts and <noscript> across
+// all nesting levels of one Extract.
+const maxDecoded = 1 << 20
+
+// sub extracts markup found inside the page (decoded script output,
+// <noscript>), charging it to the shared budget.
+func (e *extractor) sub(raw []byte) (*Features, error) {
+	if e.depth >= 3 || len(raw) > *e.budget {
+		return nil, errBudget
+	}
+	*e.budget -= len(raw)
+	return extract(raw, e.f.URL, e.depth+1, e.budget)
+}
+
+var errBudget = errors.New("decoded markup budget spent")
+
+func extract(raw []byte, pageURL string, depth int, budget *int) (f *Features, err error) {
 	f = &Features{URL: pageURL, Host: hostOf(pageURL), TagCounts: map[string]int{}}
 	defer func() {
 		if r := recover(); r != nil { // defensive: a parser bug must not take the monitor down
@@ -163,7 +182,7 @@ func extract(raw []byte, pageURL string, depth int) (f *Features, err error) {
 		f.Truncated = true
 	}
 	f.Cues.Binary = isBinary(raw)
-	e := &extractor{f: f, shingles: map[uint64]struct{}{}, blocks: map[uint64]int{}, depth: depth, pending: -1}
+	e := &extractor{f: f, shingles: map[uint64]struct{}{}, blocks: map[uint64]int{}, depth: depth, pending: -1, budget: budget}
 	e.css = parseStyleBlocks(raw)
 	e.text.Grow(min(len(raw)/3, maxText))
 	e.block.Grow(1024)
@@ -213,7 +232,7 @@ func (e *extractor) onText(b []byte) {
 		// Raw text to the tokenizer; shown only to clients without
 		// JavaScript, that is crawlers: its links are hidden from visitors.
 		if e.depth < 3 && len(e.noscripts) < 32 && indexFold(b, "<a") >= 0 {
-			if sub, err := extract(b, e.f.URL, e.depth+1); err == nil {
+			if sub, err := e.sub(b); err == nil {
 				e.noscripts = append(e.noscripts, sub)
 			}
 		}

@@ -48,7 +48,7 @@ func (e *extractor) inspectScript(b []byte) {
 		// Read written markup as part of the page (hidden blocks, links).
 		if e.depth < 3 && len(e.inline) < 16 {
 			if html := writtenLiteral(string(b[i:min(len(b), i+20000)])); strings.Contains(html, "<a") || strings.Contains(html, "<A") {
-				if sub, err := extract([]byte(html), e.f.URL, e.depth+1); err == nil {
+				if sub, err := e.sub([]byte(html)); err == nil {
 					e.inline = append(e.inline, sub)
 				}
 			}
@@ -122,7 +122,7 @@ func (e *extractor) inspectScript(b []byte) {
 		if len(lit) > 0 && (lit[0] == '\'' || lit[0] == '"') {
 			if j := strings.IndexByte(lit[1:], lit[0]); j > 0 {
 				if dec, err := url.PathUnescape(lit[1 : j+1]); err == nil && strings.Contains(dec, "<") {
-					if sub, err := extract([]byte(dec), e.f.URL, e.depth+1); err == nil {
+					if sub, err := e.sub([]byte(dec)); err == nil {
 						e.inline = append(e.inline, sub)
 						if sub.Words >= 5 || len(sub.Links) > 2 || len(e.inline) > 1 && sub.Words > 0 {
 							add("encoded_write", snippet(s, i))
@@ -149,7 +149,7 @@ func (e *extractor) inspectScript(b []byte) {
 				}
 			}
 			if d := dec.String(); strings.Contains(d, "<") && e.depth < 3 {
-				if sub, err := extract([]byte(d), e.f.URL, e.depth+1); err == nil {
+				if sub, err := e.sub([]byte(d)); err == nil {
 					e.inline = append(e.inline, sub)
 					if len(sub.Links) > 0 {
 						kind = "charcode_links"
