@@ -289,6 +289,7 @@ func (a *analysis) hidden() {
 		}
 	}
 	if newBlocks == 0 {
+		a.hiddenInternal()
 		return
 	}
 	var w float64
@@ -311,6 +312,31 @@ func (a *analysis) hidden() {
 		}
 	}
 	a.add("hidden_links", w, "%d external link(s) in %d hidden container(s) (%s) to %s", newLinks, newBlocks, strings.Join(uniq(techs), ", "), strings.Join(hosts, ", "))
+}
+
+// hiddenInternal flags, against a baseline, a new hidden block of links to
+// the site's own pages: doorway pages planted on the compromised site.
+func (a *analysis) hiddenInternal() {
+	if a.ix == nil {
+		return
+	}
+	links, blocks := 0, 0
+	var sample []string
+	for _, hb := range a.cur.Hidden {
+		if hb.Links < 3 || hb.External > 0 || a.ix.hiddenKeys[hb.Key] || hb.Text == "" {
+			continue
+		}
+		links += hb.Links
+		blocks++
+		if len(sample) < 3 {
+			sample = append(sample, fmt.Sprintf("%s %s: %q", hb.Technique, hb.Tag, truncate(hb.Text, 80)))
+		}
+	}
+	if blocks == 0 {
+		return
+	}
+	a.changed = true
+	a.add("hidden_links", 0.5, "%d new hidden link(s) to the site's own pages in %d container(s) not in the baseline: %s", links, blocks, strings.Join(sample, "; "))
 }
 
 func (a *analysis) scripts() {

@@ -24,8 +24,9 @@ type Baseline struct {
 	Dynamic     []uint64 `json:"dynamic_blocks,omitempty"`
 	Words       int      `json:"words"` // smallest visible word count seen
 	Shingles    []uint64 `json:"shingles"`
-	Scripts     []uint64 `json:"scripts,omitempty"` // suspicious-script keys already present
-	Terms       []string `json:"terms,omitempty"`   // vocabulary terms already present
+	Scripts     []uint64 `json:"scripts,omitempty"`     // suspicious-script keys already present
+	Terms       []string `json:"terms,omitempty"`       // vocabulary terms already present
+	HiddenKeys  []uint64 `json:"hidden_keys,omitempty"` // hidden link blocks already present
 	Binary      bool     `json:"binary,omitempty"`
 }
 
@@ -49,6 +50,7 @@ func Learn(pages ...*Features) *Baseline {
 	shingles := map[uint64]bool{}
 	scripts := map[uint64]bool{}
 	terms := map[string]bool{}
+	hiddenKeys := map[uint64]bool{}
 	for _, p := range ps {
 		if maskDigits(p.Title) != maskDigits(b.Title) {
 			b.TitleStable = false
@@ -64,6 +66,7 @@ func Learn(pages ...*Features) *Baseline {
 			for _, h := range hb.Hosts {
 				hidden[h] = true
 			}
+			hiddenKeys[hb.Key] = true
 		}
 		for i, k := range p.Blocks {
 			blockSeen[k]++
@@ -102,6 +105,10 @@ func Learn(pages ...*Features) *Baseline {
 		b.Scripts = append(b.Scripts, k)
 	}
 	sortU64(b.Scripts)
+	for k := range hiddenKeys {
+		b.HiddenKeys = append(b.HiddenKeys, k)
+	}
+	sortU64(b.HiddenKeys)
 	return b
 }
 
@@ -110,14 +117,14 @@ type index struct {
 	hosts, hiddenHosts, terms map[string]bool
 	sites                     map[string]bool // hosts' sites, digits masked
 	stable, dynamic, scripts  map[uint64]bool
-	shingles                  map[uint64]bool
+	shingles, hiddenKeys      map[uint64]bool
 }
 
 func (b *Baseline) index() *index {
 	ix := &index{
 		hosts: setOf(b.Hosts), hiddenHosts: setOf(b.HiddenHosts), terms: setOf(b.Terms),
 		stable: setU64(b.Stable), dynamic: setU64(b.Dynamic), scripts: setU64(b.Scripts),
-		shingles: setU64(b.Shingles), sites: map[string]bool{},
+		shingles: setU64(b.Shingles), sites: map[string]bool{}, hiddenKeys: setU64(b.HiddenKeys),
 	}
 	for _, h := range b.Hosts {
 		ix.sites[siteKey(h)] = true

@@ -52,6 +52,9 @@ type HiddenBlock struct {
 	External  int      `json:"external"`
 	Hosts     []string `json:"hosts,omitempty"`
 	Text      string   `json:"text,omitempty"`
+	// Key identifies the block across fetches (technique and its link URLs as
+	// a bag, digits masked).
+	Key uint64 `json:"key"`
 }
 
 // ScriptFinding is a suspicious construct in an inline script or handler.
@@ -645,6 +648,7 @@ func (e *extractor) finish() {
 			continue
 		}
 		hb := &f.Hidden[l.block]
+		hb.Key += bagKey("", l.URL) // links as a bag: rotation keeps the key
 		if l.External {
 			hb.External++
 			if len(hb.Hosts) < 20 && !contains(hb.Hosts, l.Host) {
@@ -652,10 +656,11 @@ func (e *extractor) finish() {
 			}
 		}
 	}
-	// Drop hidden blocks without links or text.
+	// Drop hidden blocks without links.
 	kept := f.Hidden[:0]
 	for _, hb := range f.Hidden {
 		if hb.Links > 0 {
+			hb.Key += bagKey(hb.Technique, "")
 			kept = append(kept, hb)
 		}
 	}
@@ -834,4 +839,18 @@ func blank(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// bagKey hashes a technique and the words of a text as a bag (order and
+// digits ignored), so a rotated list inside a hidden menu keeps its key.
+func bagKey(tech, text string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(tech))
+	key := h.Sum64()
+	for _, w := range strings.Fields(maskDigits(text)) {
+		h := fnv.New64a()
+		h.Write([]byte(w))
+		key += h.Sum64()
+	}
+	return key
 }
