@@ -476,7 +476,8 @@ func (a *analysis) text() {
 	case stableWords >= 40 && retained < 0.3:
 		a.add("text_replaced", 0.8, "only %.0f%% of the page's stable text remains; %d of %d words are new", retained*100, newWords, curWords)
 		a.changed = true
-	case stableWords > 0 && (retained < 0.97 || newWords > 0):
+	case stableWords > 0 && (retained < 0.9 || newWords >= 8):
+		// A few new words are a weekday name or a counter label: not news.
 		a.add("text_changed", 0.05, "%.0f%% of the stable text remains; %d new words", retained*100, newWords)
 		a.changed = true
 	}
