@@ -15,6 +15,9 @@ run:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
+	# Defacement analysis over all shared pages and the full injection
+	# matrix (the -race run above checks a sample).
+	$(GO) test -count=1 -run 'Stealth|Cloaking|Shared|Legitimate' ./internal/webmon/page
 
 build:
 	$(GO) build -trimpath -ldflags "-X canhgac/internal/cli.Version=$(VERSION)" -o canhgac ./cmd/canhgac

@@ -213,7 +213,9 @@ func (s *Service) Flush(ctx context.Context) error {
 	days := make(map[dayKey]dayStats, len(s.days))
 	for k, d := range s.days {
 		if d.dirty {
-			days[k] = *d
+			c := *d
+			c.Hist = slices.Clone(d.Hist) // apply keeps counting into d
+			days[k] = c
 			d.dirty = false
 		}
 	}

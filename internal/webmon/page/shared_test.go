@@ -79,7 +79,7 @@ func TestSharedDefacedRecall(t *testing.T) {
 // TestSharedBenignNoFalseAlarm: normal article pages are never judged
 // defaced, alone or against a baseline learned from perturbed fetches.
 func TestSharedBenignNoFalseAlarm(t *testing.T) {
-	pages := sharedPages(t, "benign")
+	pages := matrixPages(t)
 	alone, vsBase, changed := 0, 0, 0
 	for i, p := range pages {
 		u := "" // as an operator would run it: no URL, the page's host comes from canonical/og:url

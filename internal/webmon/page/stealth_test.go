@@ -147,7 +147,7 @@ func gamblingLinks(t testing.TB, n, seed int, listed, neutral bool) string {
 // own baseline — with listed domains, with unknown domains, and with
 // unknown domains and innocuous anchor text.
 func TestStealthTechniques(t *testing.T) {
-	pages := sharedPages(t, "benign")
+	pages := matrixPages(t)
 	variants := []struct {
 		name            string
 		listed, neutral bool
@@ -181,7 +181,7 @@ func TestStealthTechniques(t *testing.T) {
 // TestStealthAlone: without a baseline, hidden gambling links are still
 // judged defaced when their anchors or domains say gambling.
 func TestStealthAlone(t *testing.T) {
-	pages := sharedPages(t, "benign")
+	pages := matrixPages(t)
 	for ti, tech := range techniques {
 		caught, total := 0, 0
 		for pi, p := range pages {
@@ -205,7 +205,7 @@ var reFirstP = regexp.MustCompile(`(?is)<p[^>]*>([^<]{40,})`)
 // TestLegitimateChange: an editor rewording a paragraph and adding one is a
 // change worth an info note, not a defacement.
 func TestLegitimateChange(t *testing.T) {
-	pages := sharedPages(t, "benign")
+	pages := matrixPages(t)
 	tested := 0
 	for pi, p := range pages {
 		loc := reFirstP.FindSubmatchIndex(p.raw)
@@ -234,7 +234,7 @@ func TestLegitimateChange(t *testing.T) {
 // crawlers, or to write gambling links, are judged defaced against the
 // page's baseline.
 func TestCloakingScripts(t *testing.T) {
-	pages := sharedPages(t, "benign")
+	pages := matrixPages(t)
 	scripts := map[string]string{
 		"referrer_redirect": `<script>var r=document.referrer;if(r.indexOf("google")>-1||r.indexOf("bing")>-1){window.location.href="https://kq77-vip.top/?from=seo";}</script>`,
 		"useragent_write":   `<script>if(/googlebot|bingbot/i.test(navigator.userAgent)){document.write('<a href="https://kq78-vip.top/">xem them</a>');}</script>`,
@@ -259,4 +259,15 @@ func TestCloakingScripts(t *testing.T) {
 		}
 		t.Logf("script %-18s caught %d/%d against baseline", name, caught, len(pages))
 	}
+}
+
+// matrixPages are the benign pages the injection matrices run over: all
+// of them, or a fixed sample under the race detector (see raceDetector).
+func matrixPages(t *testing.T) []sample {
+	pages := sharedPages(t, "benign")
+	if raceDetector && len(pages) > 2 {
+		t.Logf("race detector on: 2 of %d pages (make test also runs the full matrix without -race)", len(pages))
+		return pages[:2]
+	}
+	return pages
 }
