@@ -150,9 +150,10 @@ func TestTetNightScenarioSurvivesKill9(t *testing.T) {
 			notified := func(p *proc, n int) func() bool {
 				return func() bool { return strings.Count(strings.Join(timeline(p), " "), "notified") >= n }
 			}
-			// The notification persisted before the crash goes out (after its
-			// backoff: move the clock past it), exactly once.
-			setClock(tetNight.Add(time.Minute))
+			// The notification persisted before the crash goes out, exactly
+			// once. Move the clock past its backoff, and past the lease in
+			// case the server died holding it mid-send.
+			setClock(tetNight.Add(3 * time.Minute))
 			eventually(t, "the on-duty analyst's notification", func() bool { return rcv.count("/truc-ban") == 1 })
 			eventually(t, "the notification recorded", notified(p, 1))
 			p.kill9(t)
