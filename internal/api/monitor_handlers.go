@@ -25,6 +25,7 @@ func RegisterMonitors(s *httpd.Server, svc *webmon.Service) {
 	r.Private("GET /api/v1/monitors/{id}", h.can(model.ActionRead, model.ResourceAsset, h.get))
 	r.Private("DELETE /api/v1/monitors/{id}", h.can(model.ActionWrite, model.ResourceAsset, h.delete))
 	r.Private("GET /api/v1/monitors/{id}/history", h.can(model.ActionRead, model.ResourceAsset, h.history))
+	r.Private("POST /api/v1/monitors/{id}/baseline/reset", h.can(model.ActionWrite, model.ResourceAsset, h.resetBaseline))
 	r.Private("POST /api/v1/monitors/import", h.can(model.ActionWrite, model.ResourceAsset, h.importCSV), httpd.MaxBody(ImportMaxBytes))
 	r.Private("GET /api/v1/monitors/import/template", h.can(model.ActionRead, model.ResourceAsset, h.template))
 }
@@ -174,4 +175,19 @@ func (h *monitorHandler) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpd.WriteJSON(w, http.StatusOK, map[string]any{"items": hist})
+}
+
+// resetBaseline accepts the page as it is now: the baseline is learned
+// again from the next fetches.
+func (h *monitorHandler) resetBaseline(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if err := h.svc.ResetBaseline(r.Context(), httpd.Actor(r), id); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

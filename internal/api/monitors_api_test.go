@@ -38,6 +38,8 @@ func TestMonitorsThroughAPI(t *testing.T) {
 		expect(t, officer.do("GET", fmt.Sprintf("/api/v1/monitors/%d", theirs.ID), nil), 404)
 		expect(t, officer.do("GET", fmt.Sprintf("/api/v1/monitors/%d/history", theirs.ID), nil), 404)
 		expect(t, officer.do("DELETE", fmt.Sprintf("/api/v1/monitors/%d", theirs.ID), nil), 404)
+		expect(t, officer.do("POST", fmt.Sprintf("/api/v1/monitors/%d/baseline/reset", theirs.ID), nil), 404)
+		expect(t, officer.do("POST", fmt.Sprintf("/api/v1/monitors/%d/baseline/reset", mine.ID), nil), 204)
 		expect(t, officer.do("GET", fmt.Sprintf("/api/v1/monitors/%d/history", mine.ID), nil), 200)
 		expect(t, officer.do("DELETE", fmt.Sprintf("/api/v1/monitors/%d", mine.ID), nil), 204)
 	})

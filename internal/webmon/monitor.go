@@ -48,9 +48,12 @@ type Monitor struct {
 	LastStatus     int        `json:"last_status"`
 	LastError      string     `json:"last_error"`
 	LastDurationMS int        `json:"last_duration_ms"`
-	CreatedBy      string     `json:"created_by"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// ContentState is the defacement verdict of the last analysed fetch:
+	// "clean", "changed", "defaced", or "" before the first.
+	ContentState string    `json:"content_state"`
+	CreatedBy    string    `json:"created_by"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 
 	agencyPath string
 }
@@ -118,13 +121,13 @@ func (m *Monitor) Validate() error {
 
 const monitorColumns = `id, agency_id, agency_path, asset_id, name, url, interval_seconds, timeout_seconds, expected_status, must_contain,
 	must_not_contain, page_budget, render_js, allow_private, enabled, state, state_since, last_checked_at, last_status, last_error,
-	last_duration_ms, created_by, created_at, updated_at`
+	last_duration_ms, content_state, created_by, created_at, updated_at`
 
 func scanMonitor(row interface{ Scan(...any) error }) (Monitor, error) {
 	var m Monitor
 	err := row.Scan(&m.ID, &m.AgencyID, &m.agencyPath, &m.AssetID, &m.Name, &m.URL, &m.IntervalSeconds, &m.TimeoutSeconds, &m.ExpectedStatus,
 		&m.MustContain, &m.MustNotContain, &m.PageBudget, &m.RenderJS, &m.AllowPrivate, &m.Enabled, &m.State, &m.StateSince, &m.LastCheckedAt,
-		&m.LastStatus, &m.LastError, &m.LastDurationMS, &m.CreatedBy, &m.CreatedAt, &m.UpdatedAt)
+		&m.LastStatus, &m.LastError, &m.LastDurationMS, &m.ContentState, &m.CreatedBy, &m.CreatedAt, &m.UpdatedAt)
 	return m, err
 }
 

@@ -19,6 +19,7 @@ import (
 	"canhgac/internal/storage"
 	"canhgac/internal/textfold"
 	"canhgac/internal/webmon/fetch"
+	"canhgac/internal/webmon/page"
 )
 
 // Alerter is the part of the alert pipeline monitoring uses.
@@ -62,6 +63,10 @@ type Service struct {
 	out     []result             // results waiting to be written
 	current map[int64]Monitor    // the scheduler's monitors, for its workers
 	stats   lagStats
+
+	baselines map[int64]*page.Baseline // loaded baselines; nil while learning
+	learning  map[int64][]*page.Features
+	verdicts  map[int64]string // content verdicts waiting to be written
 }
 
 // New returns the monitoring service.
@@ -79,7 +84,8 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) *Se
 		log = slog.Default()
 	}
 	return &Service{store: store, alerts: alerts, cfg: cfg, fetch: fetch.New(cfg.Fetch), log: log,
-		reload: make(chan struct{}, 1), days: map[dayKey]*dayStats{}}
+		reload: make(chan struct{}, 1), days: map[dayKey]*dayStats{},
+		baselines: map[int64]*page.Baseline{}, learning: map[int64][]*page.Features{}, verdicts: map[int64]string{}}
 }
 
 // Reload makes the scheduler pick up added, changed or removed monitors.
@@ -198,6 +204,9 @@ func (s *Service) apply(ctx context.Context, m Monitor, o Outcome, at time.Time)
 			s.log.Error("recover website_down", "monitor", m.ID, "err", err)
 		}
 	}
+	if o.Up && len(o.Body) > 0 {
+		s.content(ctx, m, o.Body)
+	}
 	s.mu.Lock()
 	s.out = append(s.out, result{m: m, o: o, at: at})
 	d := s.dayFor(m.ID, at)
@@ -210,6 +219,8 @@ func (s *Service) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	out := s.out
 	s.out = nil
+	verdicts := s.verdicts
+	s.verdicts = map[int64]string{}
 	days := make(map[dayKey]dayStats, len(s.days))
 	for k, d := range s.days {
 		if d.dirty {
@@ -220,7 +231,7 @@ func (s *Service) Flush(ctx context.Context) error {
 		}
 	}
 	s.mu.Unlock()
-	if len(out) == 0 && len(days) == 0 {
+	if len(out) == 0 && len(days) == 0 && len(verdicts) == 0 {
 		return nil
 	}
 	return s.store.InTx(ctx, func(tx *sql.Tx) error {
@@ -232,6 +243,11 @@ func (s *Service) Flush(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE monitors SET state = ?, state_since = CASE WHEN state = ? THEN state_since ELSE ? END,
 				last_checked_at = ?, last_status = ?, last_error = ?, last_duration_ms = ? WHERE id = ?`),
 				state, state, r.at, r.at, r.o.Status, truncate(r.o.Reason, 500), r.o.Duration.Milliseconds(), r.m.ID); err != nil {
+				return err
+			}
+		}
+		for id, v := range verdicts {
+			if _, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE monitors SET content_state = ? WHERE id = ?`), v, id); err != nil {
 				return err
 			}
 		}

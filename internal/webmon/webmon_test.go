@@ -241,3 +241,71 @@ func TestSchedulerKeepsCadence(t *testing.T) {
 		t.Fatalf("monitor after checks: %+v", m)
 	}
 }
+
+// A page learned from three fetches (with a changing date and counter)
+// stays quiet; hidden gambling links injected later raise website_defaced
+// (critical) with the reasons; the cleaned page resolves it; resetting the
+// baseline is audited.
+func TestDefacementAgainstLearnedBaseline(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		e := newEnv(t, s, webmon.Config{})
+		var injected atomic.Bool
+		var n atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			i := n.Add(1)
+			fmt.Fprintf(w, `<html><head><title>Cổng thông tin Sở Y tế</title></head><body><h1>Cổng thông tin điện tử Sở Y tế</h1>
+				<p class="date">Thứ hai, %02d/02/2027</p><ul><li><a href="/tin/%d">Tin %d: Hội nghị chuyển đổi số</a></li><li><a href="/tin/7">Thông báo tiêm chủng</a></li></ul>
+				<p>Sở Y tế tổ chức hội nghị triển khai công tác phòng chống dịch bệnh mùa đông xuân, bảo đảm an toàn cho người dân.</p>`, i%28+1, i, i)
+			if injected.Load() {
+				fmt.Fprint(w, `<div style="position:absolute;left:-9999px"><a href="https://nhacai-uytin-88.top/">nhà cái uy tín</a> <a href="https://keo-nha-cai.top/">kèo nhà cái</a> <a href="https://tai-xiu-online.top/">tài xỉu online</a></div>`)
+			}
+			fmt.Fprintf(w, `<footer>Lượt truy cập: %d</footer></body></html>`, 1000+i)
+		}))
+		defer srv.Close()
+		m := e.monitor(t, e.deptA, srv.URL, nil)
+		run := func(checks int64) {
+			t.Helper()
+			want := n.Load() + checks
+			svc := webmon.New(s, e.alerts, webmon.Config{Interval: 50 * time.Millisecond, FlushEvery: 50 * time.Millisecond},
+				slog.New(slog.NewTextHandler(io.Discard, nil)))
+			c, cancel := context.WithTimeout(ctx, 10*time.Second)
+			done := make(chan error)
+			go func() { done <- svc.Run(c) }()
+			for n.Load() < want && c.Err() == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(100 * time.Millisecond)
+			cancel()
+			must(t, <-done)
+		}
+		alerts := func(kind string) []alert.Alert {
+			p, err := e.alerts.List(ctx, model.System, alert.Filter{Kind: kind, States: []alert.State{alert.StateOpen}})
+			must(t, err)
+			return p.Items
+		}
+		run(6) // learn from three fetches, then judge three more
+		if a := alerts("webmon.website_def"); len(a) != 0 {
+			t.Fatalf("the normal page was judged defaced: %+v", a)
+		}
+		injected.Store(true)
+		run(2)
+		a := alerts("webmon.website_defaced")
+		if len(a) != 1 || a[0].Severity != alert.Critical {
+			t.Fatalf("hidden gambling links: %+v", a)
+		}
+		full, _ := e.alerts.Get(ctx, model.System, a[0].ID)
+		if !strings.Contains(full.Details, "hidden") {
+			t.Fatalf("the alert does not say why: %s", full.Details)
+		}
+		injected.Store(false)
+		run(2)
+		if a := alerts("webmon.website_defaced"); len(a) != 0 {
+			t.Fatal("the cleaned page did not resolve the defacement alert")
+		}
+		must(t, e.svc.ResetBaseline(ctx, e.admin, m.ID))
+		audit, _ := s.ListAudit(ctx, model.System, storage.AuditFilter{Action: "reset_baseline"})
+		if audit.Total != 1 {
+			t.Fatal("baseline reset not audited")
+		}
+	})
+}
