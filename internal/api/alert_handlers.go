@@ -16,7 +16,6 @@ import (
 	"canhgac/internal/model"
 	"canhgac/internal/notify"
 	"canhgac/internal/oncall"
-	"canhgac/internal/storage"
 )
 
 type alertHandler struct {
@@ -739,7 +738,7 @@ func (h *alertHandler) scheduleICS(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, q.err)
 		return
 	}
-	names, err := h.userNames(r)
+	names, err := h.store.UserNames(r.Context())
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -751,25 +750,6 @@ func (h *alertHandler) scheduleICS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// userNames maps user IDs to display names for calendars and pages.
-func (h *handler) userNames(r *http.Request) (map[int64]string, error) {
-	names := map[int64]string{}
-	for offset := 0; ; offset += 500 {
-		p, err := h.store.ListUsers(r.Context(), model.System, storageUserFilter(offset))
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range p.Items {
-			names[u.ID] = u.DisplayName
-			if u.DisplayName == "" {
-				names[u.ID] = u.Username
-			}
-		}
-		if offset+len(p.Items) >= p.Total || len(p.Items) == 0 {
-			return names, nil
-		}
-	}
-}
 
 func (h *alertHandler) listChains(w http.ResponseWriter, r *http.Request) {
 	cs, err := h.svc.Chains(r.Context())
@@ -842,6 +822,3 @@ func (h *alertHandler) deleteChain(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func storageUserFilter(offset int) storage.UserFilter {
-	return storage.UserFilter{Limit: storage.MaxLimit, Offset: offset}
-}

@@ -251,3 +251,48 @@ func (s *Store) RecordLogin(ctx context.Context, id int64, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE users SET last_login_at = ? WHERE id = ?`), at.UTC(), id)
 	return err
 }
+
+// UserRef names a user for rosters, calendars and pickers.
+type UserRef struct {
+	ID          int64
+	Username    string
+	DisplayName string
+}
+
+// Name is the display name, or the username when there is none.
+func (u UserRef) Name() string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Username
+}
+
+// UserDirectory lists every user's ID and names, by username. It is not
+// scoped: duty rosters name people across agencies, and it reveals no more
+// than a name.
+func (s *Store) UserDirectory(ctx context.Context) ([]UserRef, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, username, display_name FROM users ORDER BY username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UserRef
+	for rows.Next() {
+		var u UserRef
+		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// UserNames maps user IDs to display names (usernames where none is set).
+func (s *Store) UserNames(ctx context.Context) (map[int64]string, error) {
+	dir, err := s.UserDirectory(ctx)
+	names := make(map[int64]string, len(dir))
+	for _, u := range dir {
+		names[u.ID] = u.Name()
+	}
+	return names, err
+}

@@ -18,7 +18,6 @@ import (
 	"canhgac/internal/model"
 	"canhgac/internal/notify"
 	"canhgac/internal/oncall"
-	"canhgac/internal/storage"
 )
 
 type alertUI struct {
@@ -502,7 +501,7 @@ func (h *alertUI) schedulesView(r *http.Request) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := h.userNames(r)
+	names, err := h.store.UserNames(r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -595,7 +594,7 @@ func (h *alertUI) schedulePage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	names, err := h.userNames(r)
+	names, err := h.store.UserNames(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -645,25 +644,6 @@ func nameList(ids []int64, names map[int64]string) string {
 	return strings.Join(out, ", ")
 }
 
-// userNames maps user IDs to display names.
-func (h *handler) userNames(r *http.Request) (map[int64]string, error) {
-	names := map[int64]string{}
-	for offset := 0; ; offset += storage.MaxLimit {
-		p, err := h.store.ListUsers(r.Context(), model.System, storage.UserFilter{Limit: storage.MaxLimit, Offset: offset})
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range p.Items {
-			names[u.ID] = u.DisplayName
-			if u.DisplayName == "" {
-				names[u.ID] = u.Username
-			}
-		}
-		if offset+len(p.Items) >= p.Total || len(p.Items) == 0 {
-			return names, nil
-		}
-	}
-}
 
 type chainsData struct {
 	Items   []alert.Chain

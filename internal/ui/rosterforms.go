@@ -45,21 +45,15 @@ type scheduleFormData struct {
 
 func localTime(t time.Time) string { return t.In(oncall.Location).Format(localLayout) }
 
+
 // usernames maps user IDs to usernames and back.
 func (h *handler) usernames(r *http.Request) (map[int64]string, map[string]int64, error) {
-	byID, byName := map[int64]string{}, map[string]int64{}
-	for offset := 0; ; offset += storage.MaxLimit {
-		p, err := h.store.ListUsers(r.Context(), model.System, storage.UserFilter{Limit: storage.MaxLimit, Offset: offset})
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, u := range p.Items {
-			byID[u.ID], byName[u.Username] = u.Username, u.ID
-		}
-		if offset+len(p.Items) >= p.Total || len(p.Items) == 0 {
-			return byID, byName, nil
-		}
+	dir, err := h.store.UserDirectory(r.Context())
+	byID, byName := make(map[int64]string, len(dir)), make(map[string]int64, len(dir))
+	for _, u := range dir {
+		byID[u.ID], byName[u.Username] = u.Username, u.ID
 	}
+	return byID, byName, err
 }
 
 func joinUsers(ids []int64, byID map[int64]string) string {
@@ -280,7 +274,7 @@ type chainFormData struct {
 	Steps      []stepRow
 	Severities []alert.Severity
 	Schedules  []oncall.Schedule
-	Users      []model.User
+	Users      []storage.UserRef
 	Channels   []alert.ChannelRecord
 	Agencies   []agencyOption
 	Checked    map[alert.Severity]bool
@@ -301,11 +295,9 @@ func (h *alertUI) chainForm(r *http.Request, c alert.Chain) (chainFormData, erro
 	if d.Agencies, err = h.agencyOptions(r); err != nil {
 		return d, err
 	}
-	users, err := h.store.ListUsers(r.Context(), model.System, storage.UserFilter{Limit: storage.MaxLimit})
-	if err != nil {
+	if d.Users, err = h.store.UserDirectory(r.Context()); err != nil {
 		return d, err
 	}
-	d.Users = users.Items
 	for _, st := range c.Steps {
 		row := stepRow{Wait: st.WaitMinutes}
 		for _, t := range st.Targets {
