@@ -750,7 +750,6 @@ func (h *alertHandler) scheduleICS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 func (h *alertHandler) listChains(w http.ResponseWriter, r *http.Request) {
 	cs, err := h.svc.Chains(r.Context())
 	if err != nil {
@@ -821,4 +820,3 @@ func (h *alertHandler) deleteChain(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-

@@ -644,7 +644,6 @@ func nameList(ids []int64, names map[int64]string) string {
 	return strings.Join(out, ", ")
 }
 
-
 type chainsData struct {
 	Items   []alert.Chain
 	Example string

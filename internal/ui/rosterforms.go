@@ -45,7 +45,6 @@ type scheduleFormData struct {
 
 func localTime(t time.Time) string { return t.In(oncall.Location).Format(localLayout) }
 
-
 // usernames maps user IDs to usernames and back.
 func (h *handler) usernames(r *http.Request) (map[int64]string, map[string]int64, error) {
 	dir, err := h.store.UserDirectory(r.Context())
