@@ -129,29 +129,12 @@ func (h *handler) deleteAsset(w http.ResponseWriter, r *http.Request) {
 // of a multipart form. ?partial=true imports the good rows despite bad ones;
 // otherwise one bad row means nothing is imported. Every bad row is reported.
 func (h *handler) importAssets(w http.ResponseWriter, r *http.Request) {
-	partial := r.URL.Query().Get("partial") == "true"
-	var body io.Reader = r.Body
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch mt {
-	case "text/csv", "text/plain", "application/octet-stream", "":
-	case "multipart/form-data":
-		f, _, err := r.FormFile("file")
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeErr(w, r, err)
-				return
-			}
-			writeErr(w, r, model.Invalid("file", "a multipart part named \"file\" is required"))
-			return
-		}
-		defer f.Close()
-		body = f
-		partial = partial || r.FormValue("partial") == "true"
-	default:
-		writeErr(w, r, model.Invalid("Content-Type", "must be text/csv or multipart/form-data"))
+	body, partial, err := csvUpload(r)
+	if err != nil {
+		writeErr(w, r, err)
 		return
 	}
+	defer body.Close()
 	refs, err := h.store.AgencyRefs(r.Context(), scope(r))
 	if err != nil {
 		writeErr(w, r, err)
@@ -176,6 +159,29 @@ func (h *handler) importAssets(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusUnprocessableEntity
 	}
 	httpd.WriteJSON(w, status, res)
+}
+
+// csvUpload returns the CSV file a request carries, as the body (text/csv)
+// or as the "file" part of a multipart form, and whether the caller asked
+// for a partial import (?partial=true or a "partial" form field).
+func csvUpload(r *http.Request) (io.ReadCloser, bool, error) {
+	partial := r.URL.Query().Get("partial") == "true"
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "text/csv", "text/plain", "application/octet-stream", "":
+		return r.Body, partial, nil
+	case "multipart/form-data":
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, false, err
+			}
+			return nil, false, model.Invalid("file", "a multipart part named \"file\" is required")
+		}
+		return f, partial || r.FormValue("partial") == "true", nil
+	}
+	return nil, false, model.Invalid("Content-Type", "must be text/csv or multipart/form-data")
 }
 
 func (h *handler) importTemplate(w http.ResponseWriter, r *http.Request) {

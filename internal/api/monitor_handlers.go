@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 
 	"canhgac/internal/httpd"
@@ -34,23 +33,12 @@ func RegisterMonitors(s *httpd.Server, svc *webmon.Service) {
 // part of a multipart form); ?partial=true keeps the good rows when some
 // are bad. Every bad row is reported with its line.
 func (h *monitorHandler) importCSV(w http.ResponseWriter, r *http.Request) {
-	partial := r.URL.Query().Get("partial") == "true"
-	var body io.Reader = r.Body
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
-		f, _, err := r.FormFile("file")
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeErr(w, r, err)
-				return
-			}
-			writeErr(w, r, model.Invalid("file", "a multipart part named \"file\" is required"))
-			return
-		}
-		defer f.Close()
-		body = f
-		partial = partial || r.FormValue("partial") == "true"
+	body, partial, err := csvUpload(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
 	}
+	defer body.Close()
 	refs, err := h.store.AgencyRefs(r.Context(), scope(r))
 	if err != nil {
 		writeErr(w, r, err)

@@ -142,14 +142,5 @@ func (h *handler) agencyUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) agencyDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.store.DeleteAgency(r.Context(), httpd.Actor(r), id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	redirect(w, r, "/agencies", "deleted")
+	h.byID(w, r, h.store.DeleteAgency, "/agencies", "deleted")
 }

@@ -382,16 +382,7 @@ func (h *alertUI) silenceCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *alertUI) silenceEnd(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.svc.EndSilence(r.Context(), httpd.Actor(r), id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	redirect(w, r, "/silences", "saved")
+	h.byID(w, r, h.svc.EndSilence, "/silences", "saved")
 }
 
 type channelsData struct {

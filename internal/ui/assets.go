@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"mime/multipart"
 	"net/http"
 	"strings"
 
@@ -148,16 +149,7 @@ func (h *handler) assetUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) assetDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.store.DeleteAsset(r.Context(), httpd.Actor(r), id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	redirect(w, r, "/assets", "deleted")
+	h.byID(w, r, h.store.DeleteAsset, "/assets", "deleted")
 }
 
 type importData struct {
@@ -172,22 +164,32 @@ func (h *handler) importPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "import", v)
 }
 
+// uploadedFile opens the form's "file" part, or renders page with why it
+// cannot: too large (413) or missing (400).
+func (h *handler) uploadedFile(w http.ResponseWriter, r *http.Request, v *view, page string) (multipart.File, bool) {
+	f, _, err := r.FormFile("file")
+	if err == nil {
+		return f, true
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		v.Error = v.T("error.too_large")
+		h.render(w, http.StatusRequestEntityTooLarge, page, v)
+		return nil, false
+	}
+	v.Error = v.T("import.no_file")
+	h.render(w, http.StatusBadRequest, page, v)
+	return nil, false
+}
+
 // importSubmit imports an uploaded CSV. Without the partial option one bad
 // row means nothing is imported; every bad row is listed with its line.
 func (h *handler) importSubmit(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r, "import.title", "assets")
 	d := importData{MaxRows: assetcsv.MaxRows, Partial: r.FormValue("partial") == "true"}
 	v.Data = d
-	f, _, err := r.FormFile("file")
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			v.Error = v.T("error.too_large")
-			h.render(w, http.StatusRequestEntityTooLarge, "import", v)
-			return
-		}
-		v.Error = v.T("import.no_file")
-		h.render(w, http.StatusBadRequest, "import", v)
+	f, ok := h.uploadedFile(w, r, v, "import")
+	if !ok {
 		return
 	}
 	defer f.Close()

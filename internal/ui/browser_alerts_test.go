@@ -27,23 +27,7 @@ func TestBrowserLiveAlertBoard(t *testing.T) {
 	e := newEnv(t, s)
 	e.user("truc-ban", model.RoleAnalyst, nil, false)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("lang", "vi-VN"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
-	defer cancel()
+	ctx, cancel := headless(t, bin)
 
 	// Every console message of the tab, from the first page on: uncaught
 	// exceptions, console.error calls and browser log entries (a CSP

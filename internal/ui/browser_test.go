@@ -36,15 +36,9 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// TestBrowserLoginCreateAgencyAndAsset drives headless Chromium through the
-// real UI: log in, create an agency, create an asset in it, see both
-// listed, and narrow the asset list with the htmx live search.
-func TestBrowserLoginCreateAgencyAndAsset(t *testing.T) {
-	bin := chromium(t)
-	s := storagetest.Backends(t)[0].Open(t)
-	e := newEnv(t, s)
-	e.user("admin", model.RoleAdmin, nil, false)
-
+// headless starts Chromium for one test, bounded to 90 s. It stops when
+// cancel is called or the test ends.
+func headless(t *testing.T, bin string) (context.Context, context.CancelFunc) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.UserDataDir(t.TempDir()),
@@ -57,11 +51,22 @@ func TestBrowserLoginCreateAgencyAndAsset(t *testing.T) {
 		chromedp.Flag("lang", "vi-VN"),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
 	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
-	defer cancel()
+	t.Cleanup(func() { cancel(); cancelBrowser(); cancelAlloc() })
+	return ctx, cancel
+}
+
+// TestBrowserLoginCreateAgencyAndAsset drives headless Chromium through the
+// real UI: log in, create an agency, create an asset in it, see both
+// listed, and narrow the asset list with the htmx live search.
+func TestBrowserLoginCreateAgencyAndAsset(t *testing.T) {
+	bin := chromium(t)
+	s := storagetest.Backends(t)[0].Open(t)
+	e := newEnv(t, s)
+	e.user("admin", model.RoleAdmin, nil, false)
+
+	ctx, _ := headless(t, bin)
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(e.url+"/login"),

@@ -119,16 +119,7 @@ func (h *monitorUI) detail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *monitorUI) delete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.svc.Delete(r.Context(), httpd.Actor(r), id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	redirect(w, r, "/monitors", "deleted")
+	h.byID(w, r, h.svc.Delete, "/monitors", "deleted")
 }
 
 // importCSV creates monitors from an uploaded CSV file; without the
@@ -142,10 +133,9 @@ func (h *monitorUI) importCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	d := v.Data.(monitorsData)
 	d.Partial = r.FormValue("partial") == "true"
-	f, _, err := r.FormFile("file")
-	if err != nil {
-		v.Error = v.T("import.no_file")
-		h.render(w, http.StatusBadRequest, "monitors", v)
+	v.Data = d
+	f, ok := h.uploadedFile(w, r, v, "monitors")
+	if !ok {
 		return
 	}
 	defer f.Close()

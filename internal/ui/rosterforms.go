@@ -407,14 +407,5 @@ func (h *alertUI) chainSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *alertUI) chainDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.svc.DeleteChain(r.Context(), httpd.Actor(r), id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	redirect(w, r, "/chains", "deleted")
+	h.byID(w, r, h.svc.DeleteChain, "/chains", "deleted")
 }

@@ -7,6 +7,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -333,6 +334,21 @@ func (h *handler) can(a model.Action, res model.Resource, next http.HandlerFunc)
 		}
 		next(w, r)
 	})
+}
+
+// byID runs an action on the object the path names, as the caller, then
+// goes to the page "to" with a flash message; failures get the error page
+// (404 for anything outside the caller's scope).
+func (h *handler) byID(w http.ResponseWriter, r *http.Request, act func(context.Context, model.Actor, int64) error, to, flash string) {
+	id, err := pathID(r)
+	if err == nil {
+		err = act(r.Context(), httpd.Actor(r), id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	redirect(w, r, to, flash)
 }
 
 func scope(r *http.Request) model.Scope { return httpd.Principal(r).Scope }

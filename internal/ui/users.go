@@ -185,16 +185,7 @@ func (h *handler) userResetPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) userDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.store.DeleteUser(r.Context(), httpd.Actor(r), id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	redirect(w, r, "/users", "deleted")
+	h.byID(w, r, h.store.DeleteUser, "/users", "deleted")
 }
 
 // auditResources are the object types the audit log records.
