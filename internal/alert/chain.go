@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"canhgac/internal/model"
+	"canhgac/internal/storage"
 )
 
 // Chain is an escalation chain: who is told, and how long each step waits
@@ -253,7 +254,7 @@ func (s *Service) SaveChain(ctx context.Context, actor model.Actor, c *Chain) er
 				}
 			}
 		}
-		if isUnique(err) {
+		if storage.IsUniqueViolation(err) {
 			return fmt.Errorf("a chain named %q already exists: %w", c.Name, model.ErrConflict)
 		}
 		if err != nil {
@@ -293,8 +294,4 @@ func (s *Service) DeleteChain(ctx context.Context, actor model.Actor, id int64) 
 		}
 		return s.store.Audit(ctx, tx, actor, "delete", "escalation_chain", id, nil, map[string]any{"id": id}, nil)
 	})
-}
-
-func isUnique(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "SQLSTATE 23505"))
 }

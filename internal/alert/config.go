@@ -12,6 +12,7 @@ import (
 	"canhgac/internal/model"
 	"canhgac/internal/notify"
 	"canhgac/internal/oncall"
+	"canhgac/internal/storage"
 )
 
 // ChannelRecord is a configured notification channel. Config is shown
@@ -102,7 +103,7 @@ func (s *Service) SaveChannel(ctx context.Context, actor model.Actor, c *Channel
 			_, err = tx.ExecContext(ctx, s.store.Rebind(`UPDATE channels SET name = ?, kind = ?, config = ?, enabled = ?, updated_at = ? WHERE id = ?`),
 				c.Name, c.Kind, string(cfg), c.Enabled, now, c.ID)
 		}
-		if isUnique(err) {
+		if storage.IsUniqueViolation(err) {
 			return fmt.Errorf("a channel named %q already exists: %w", c.Name, model.ErrConflict)
 		}
 		if err != nil {
@@ -164,9 +165,9 @@ func (s *Service) AddContact(ctx context.Context, actor model.Actor, c *ContactM
 		err := tx.QueryRowContext(ctx, s.store.Rebind(`INSERT INTO contact_methods (user_id, channel_id, address, created_at)
 			VALUES (?, ?, ?, ?) RETURNING id`), c.UserID, c.ChannelID, c.Address, c.CreatedAt).Scan(&c.ID)
 		switch {
-		case isUnique(err):
+		case storage.IsUniqueViolation(err):
 			return fmt.Errorf("this contact method exists: %w", model.ErrConflict)
-		case err != nil && (strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503")):
+		case storage.IsForeignKeyViolation(err):
 			return model.Invalid("user_id", "no such user or channel")
 		case err != nil:
 			return err
@@ -281,7 +282,7 @@ func (s *Service) SaveSchedule(ctx context.Context, actor model.Actor, sc *oncal
 				}
 			}
 		}
-		if isUnique(err) {
+		if storage.IsUniqueViolation(err) {
 			return fmt.Errorf("a schedule named %q already exists: %w", sc.Name, model.ErrConflict)
 		}
 		if err != nil {

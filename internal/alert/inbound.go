@@ -15,6 +15,7 @@ import (
 
 	"canhgac/internal/auth"
 	"canhgac/internal/model"
+	"canhgac/internal/storage"
 )
 
 // Source is another tool (an agency's Prometheus Alertmanager or Zabbix)
@@ -49,7 +50,7 @@ func (s *Service) CreateSource(ctx context.Context, actor model.Actor, src *Sour
 		src.CreatedAt = s.store.Now()
 		err := tx.QueryRowContext(ctx, s.store.Rebind(`INSERT INTO alert_sources (name, token_hash, agency_id, created_at) VALUES (?, ?, ?, ?) RETURNING id`),
 			src.Name, hash, src.AgencyID, src.CreatedAt).Scan(&src.ID)
-		if isUnique(err) {
+		if storage.IsUniqueViolation(err) {
 			return fmt.Errorf("a source named %q exists: %w", src.Name, model.ErrConflict)
 		}
 		if err != nil {

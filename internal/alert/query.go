@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
@@ -55,9 +54,9 @@ func scanBoard(row interface{ Scan(...any) error }) (Alert, error) {
 
 // scopeCond confines a query to the caller's agencies. Alerts with no
 // agency (a province-wide feed, say) are for the duty team only.
-func scopeCond(w *where, sc model.Scope) {
+func scopeCond(w *storage.Where, sc model.Scope) {
 	if !sc.Global() {
-		w.add(`a.agency_path LIKE ?`, sc.AgencyPath+"%")
+		w.Add(`a.agency_path LIKE ?`, sc.AgencyPath+"%")
 	}
 }
 
@@ -67,14 +66,14 @@ func (s *Service) Get(ctx context.Context, sc model.Scope, id int64) (Alert, err
 }
 
 func (s *Service) get(ctx context.Context, q storage.Querier, sc model.Scope, id int64, forUpdate bool) (Alert, error) {
-	var w where
-	w.add(`a.id = ?`, id)
+	var w storage.Where
+	w.Add(`a.id = ?`, id)
 	scopeCond(&w, sc)
 	lock := ""
 	if forUpdate && s.store.Backend() == storage.Postgres {
 		lock = " FOR UPDATE OF a"
 	}
-	a, err := scanAlert(q.QueryRowContext(ctx, s.store.Rebind(`SELECT `+alertColumns+alertFrom+w.String()+lock), w.args...))
+	a, err := scanAlert(q.QueryRowContext(ctx, s.store.Rebind(`SELECT `+alertColumns+alertFrom+w.String()+lock), w.Args()...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("alert %d: %w", id, model.ErrNotFound)
 	}
@@ -98,28 +97,28 @@ type Filter struct {
 // List returns alerts within the caller's scope, most severe and newest first.
 func (s *Service) List(ctx context.Context, sc model.Scope, f Filter) (storage.Page[Alert], error) {
 	f.Limit, f.Offset = clampPage(f.Limit, f.Offset)
-	var w where
+	var w storage.Where
 	scopeCond(&w, sc)
 	if len(f.States) > 0 {
-		whereIn(&w, `a.state`, f.States)
+		w.In(`a.state`, anys(f.States)...)
 	}
 	if len(f.Severities) > 0 {
-		whereIn(&w, `a.severity`, f.Severities)
+		w.In(`a.severity`, anys(f.Severities)...)
 	}
 	if f.AgencyID > 0 {
-		w.add(`a.agency_path LIKE (SELECT path FROM agencies WHERE id = ?) || '%'`, f.AgencyID)
+		w.Add(`a.agency_path LIKE (SELECT path FROM agencies WHERE id = ?) || '%'`, f.AgencyID)
 	}
 	if f.AssetID > 0 {
-		w.add(`a.asset_id = ?`, f.AssetID)
+		w.Add(`a.asset_id = ?`, f.AssetID)
 	}
 	if f.Kind != "" {
-		w.add(`a.kind LIKE ? ESCAPE '\'`, storage.LikeEscape(f.Kind)+"%")
+		w.Add(`a.kind LIKE ? ESCAPE '\'`, storage.LikeEscape(f.Kind)+"%")
 	}
 	if f.Query != "" {
 		// Both sides folded in Go (textfold): case and diacritics do not
 		// matter, on either backend ("dak lak" finds "ĐẮK LẮK").
 		q := "%" + storage.LikeEscape(textfold.Fold(f.Query)) + "%"
-		w.add(`(a.search LIKE ? ESCAPE '\' OR COALESCE(s.search, '') LIKE ? ESCAPE '\')`, q, q)
+		w.Add(`(a.search LIKE ? ESCAPE '\' OR COALESCE(s.search, '') LIKE ? ESCAPE '\')`, q, q)
 	}
 	page := storage.Page[Alert]{Items: []Alert{}, Limit: f.Limit, Offset: f.Offset}
 	// Counting needs the joins only when the text search looks at assets.
@@ -127,7 +126,7 @@ func (s *Service) List(ctx context.Context, sc model.Scope, f Filter) (storage.P
 	if f.Query != "" {
 		from = alertFrom
 	}
-	if err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT COUNT(*)`+from+w.String()), w.args...).Scan(&page.Total); err != nil {
+	if err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT COUNT(*)`+from+w.String()), w.Args()...).Scan(&page.Total); err != nil {
 		return page, err
 	}
 	cols := listColumns
@@ -137,7 +136,7 @@ func (s *Service) List(ctx context.Context, sc model.Scope, f Filter) (storage.P
 	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT `+cols+alertFrom+w.String()+
 		` ORDER BY CASE a.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END,
 		CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END,
-		a.last_seen DESC, a.id DESC LIMIT ? OFFSET ?`), append(w.args, f.Limit, f.Offset)...)
+		a.last_seen DESC, a.id DESC LIMIT ? OFFSET ?`), append(w.Args(), f.Limit, f.Offset)...)
 	if err != nil {
 		return page, err
 	}
@@ -183,10 +182,10 @@ func (s *Service) Timeline(ctx context.Context, sc model.Scope, id int64) ([]Eve
 
 // Counts returns the number of unresolved alerts per severity in scope.
 func (s *Service) Counts(ctx context.Context, sc model.Scope) (map[Severity]int, error) {
-	var w where
+	var w storage.Where
 	scopeCond(&w, sc)
-	w.add(`a.state <> 'resolved'`)
-	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT a.severity, COUNT(*) FROM alerts a`+w.String()+` GROUP BY a.severity`), w.args...)
+	w.Add(`a.state <> 'resolved'`)
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT a.severity, COUNT(*) FROM alerts a`+w.String()+` GROUP BY a.severity`), w.Args()...)
 	if err != nil {
 		return nil, err
 	}
@@ -203,31 +202,12 @@ func (s *Service) Counts(ctx context.Context, sc model.Scope) (map[Severity]int,
 	return out, rows.Err()
 }
 
-// where accumulates SQL conditions and their arguments.
-type where struct {
-	conds []string
-	args  []any
-}
-
-func (w *where) add(cond string, args ...any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, args...)
-}
-
-func whereIn[T any](w *where, col string, vals []T) {
-	ph := make([]string, len(vals))
+func anys[T any](vals []T) []any {
+	out := make([]any, len(vals))
 	for i, v := range vals {
-		ph[i] = "?"
-		w.args = append(w.args, v)
+		out[i] = v
 	}
-	w.conds = append(w.conds, col+` IN (`+strings.Join(ph, ", ")+`)`)
-}
-
-func (w *where) String() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
+	return out
 }
 
 func clampPage(limit, offset int) (int, int) {

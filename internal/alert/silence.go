@@ -167,15 +167,15 @@ func (s *Service) silenceScope(ctx context.Context, q storage.Querier, sc model.
 // ListSilences returns silences that have not ended (all if includeEnded),
 // within the caller's scope.
 func (s *Service) ListSilences(ctx context.Context, sc model.Scope, includeEnded bool) ([]Silence, error) {
-	var w where
+	var w storage.Where
 	if !sc.Global() {
-		w.add(`agency_path LIKE ?`, sc.AgencyPath+"%")
+		w.Add(`agency_path LIKE ?`, sc.AgencyPath+"%")
 	}
 	if !includeEnded {
-		w.add(`ends_at > ?`, s.store.Now())
+		w.Add(`ends_at > ?`, s.store.Now())
 	}
 	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT id, asset_id, agency_id, agency_path, kind, tag, starts_at, ends_at,
-		comment, created_by, created_at FROM silences`+w.String()+` ORDER BY ends_at DESC, id DESC LIMIT 1000`), w.args...)
+		comment, created_by, created_at FROM silences`+w.String()+` ORDER BY ends_at DESC, id DESC LIMIT 1000`), w.Args()...)
 	if err != nil {
 		return nil, err
 	}

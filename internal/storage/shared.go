@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"canhgac/internal/model"
@@ -38,6 +39,9 @@ func (s *Store) SetClock(now func() time.Time) {
 // IsUniqueViolation recognises a uniqueness failure from either backend.
 func IsUniqueViolation(err error) bool { return isUniqueViolation(err) }
 
+// IsForeignKeyViolation recognises a reference failure from either backend.
+func IsForeignKeyViolation(err error) bool { return isForeignKeyViolation(err) }
+
 // LikeEscape escapes LIKE wildcards in user text; pair it with ESCAPE '\'.
 func LikeEscape(s string) string { return likeEscape(s) }
 
@@ -48,3 +52,22 @@ func ClampPage(limit, offset int) (int, int) { return clampPage(limit, offset) }
 func (s *Store) AgencyPath(ctx context.Context, q Querier, sc model.Scope, id int64) (string, error) {
 	return s.agencyPath(ctx, q, sc, id)
 }
+
+// Where accumulates SQL conditions and their arguments for capability
+// packages' queries, as this package's own queries do.
+type Where = where
+
+// Add appends a condition with its arguments.
+func (w *where) Add(cond string, args ...any) { w.add(cond, args...) }
+
+// In appends "col IN (…)" for vals.
+func (w *where) In(col string, vals ...any) {
+	ph := make([]string, len(vals))
+	for i := range vals {
+		ph[i] = "?"
+	}
+	w.add(col+` IN (`+strings.Join(ph, ", ")+`)`, vals...)
+}
+
+// Args are the arguments of the conditions, in order.
+func (w *where) Args() []any { return w.args }

@@ -255,16 +255,12 @@ func (s *Service) Flush(ctx context.Context) error {
 			hist, _ := json.Marshal(d.Hist)
 			if _, err := tx.ExecContext(ctx, s.store.Rebind(`INSERT INTO monitor_days (monitor_id, day, checks, failures, histogram) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (monitor_id, day) DO UPDATE SET checks = excluded.checks, failures = excluded.failures, histogram = excluded.histogram`),
-				k.monitor, k.day, d.Checks, d.Failures, string(hist)); err != nil && !isFK(err) {
+				k.monitor, k.day, d.Checks, d.Failures, string(hist)); err != nil && !storage.IsForeignKeyViolation(err) {
 				return err
 			}
 		}
 		return nil
 	})
-}
-
-func isFK(err error) bool {
-	return strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503")
 }
 
 func truncate(s string, n int) string {
