@@ -22,7 +22,7 @@ func TestBenchWebmonReports(t *testing.T) {
 	}
 	// 20 sites every 200 ms for 1.5 s: about 150 checks (fewer under the
 	// race detector; speed is the benchmark's business, not this test's).
-	if res.Checks < 40 || res.ChecksPerSecond <= 0 || res.PeakRSSMB <= 0 {
+	if res.Checks < 10 || res.ChecksPerSecond <= 0 || res.PeakRSSMB <= 0 {
 		t.Fatalf("bench result %+v", res)
 	}
 	if code := Main(&Env{Stdout: &out, Stderr: &errb}, []string{"bench", "nothing"}); code != 2 {
