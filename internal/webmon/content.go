@@ -99,19 +99,19 @@ func (s *Service) baseline(ctx context.Context, id int64) (*page.Baseline, error
 	return b, nil
 }
 
-// learn adds a fetch to a monitor's learning set and stores the baseline
-// once LearnFetches have been seen.
+// learn folds a fetch into a monitor's baseline in the making (only the
+// compact baseline is held, never the fetched pages) and stores it once
+// LearnFetches have been seen.
 func (s *Service) learn(ctx context.Context, id int64, f *page.Features) {
 	s.mu.Lock()
-	s.learning[id] = append(s.learning[id], f)
-	set := s.learning[id]
-	if len(set) < LearnFetches {
+	b := s.learning[id].Add(f)
+	if b.Fetches < LearnFetches {
+		s.learning[id] = b
 		s.mu.Unlock()
 		return
 	}
 	delete(s.learning, id)
 	s.mu.Unlock()
-	b := page.Learn(set...)
 	raw, err := json.Marshal(b)
 	if err == nil {
 		_, err = s.store.DB().ExecContext(ctx, s.store.Rebind(`UPDATE monitors SET baseline = ? WHERE id = ?`), string(raw), id)

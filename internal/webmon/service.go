@@ -65,7 +65,7 @@ type Service struct {
 	stats   lagStats
 
 	baselines map[int64]*page.Baseline // loaded baselines; nil while learning
-	learning  map[int64][]*page.Features
+	learning  map[int64]*page.Baseline // baselines still being learned
 	verdicts  map[int64]string // content verdicts waiting to be written
 }
 
@@ -85,7 +85,7 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) *Se
 	}
 	return &Service{store: store, alerts: alerts, cfg: cfg, fetch: fetch.New(cfg.Fetch), log: log,
 		reload: make(chan struct{}, 1), days: map[dayKey]*dayStats{},
-		baselines: map[int64]*page.Baseline{}, learning: map[int64][]*page.Features{}, verdicts: map[int64]string{}}
+		baselines: map[int64]*page.Baseline{}, learning: map[int64]*page.Baseline{}, verdicts: map[int64]string{}}
 }
 
 // Reload makes the scheduler pick up added, changed or removed monitors.

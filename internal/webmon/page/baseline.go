@@ -33,83 +33,114 @@ type Baseline struct {
 // Learn builds a baseline from fetches of the same page. Nil pages are
 // skipped; with none it returns nil.
 func Learn(pages ...*Features) *Baseline {
-	var ps []*Features
+	var b *Baseline
 	for _, p := range pages {
-		if p != nil {
-			ps = append(ps, p)
+		b = b.Add(p)
+	}
+	return b
+}
+
+// Add folds one more fetch into a baseline and returns it; on a nil
+// baseline it starts one. Learning this way needs only the baseline in
+// memory, never the fetches themselves, so thousands of monitors can
+// learn at once. A block is stable while every fetch so far had it; a
+// block missing from any fetch is dynamic from then on.
+func (b *Baseline) Add(p *Features) *Baseline {
+	if p == nil {
+		return b
+	}
+	if b == nil {
+		b = &Baseline{Title: p.Title, TitleStable: true, Words: p.Words}
+	}
+	first := b.Fetches == 0
+	b.Fetches++
+	if maskDigits(p.Title) != maskDigits(b.Title) {
+		b.TitleStable = false
+	}
+	b.Words = min(b.Words, p.Words)
+	b.Binary = b.Binary || p.Cues.Binary
+	hosts := setOf(b.Hosts)
+	for _, l := range p.Links {
+		if l.Host != "" {
+			hosts[l.Host] = true
 		}
 	}
-	if len(ps) == 0 {
+	hidden, hiddenKeys := setOf(b.HiddenHosts), setU64(b.HiddenKeys)
+	for _, hb := range p.Hidden {
+		for _, h := range hb.Hosts {
+			hidden[h] = true
+		}
+		hiddenKeys[hb.Key] = true
+	}
+	terms := setOf(b.Terms)
+	for _, v := range p.Vocab {
+		terms[v.Term] = true
+	}
+	b.Hosts, b.HiddenHosts, b.Terms = sortedKeys(hosts), sortedKeys(hidden), sortedKeys(terms)
+
+	// Blocks: stable ∩ this fetch stays stable; everything else seen is dynamic.
+	words := map[uint64]int{}
+	for i, k := range p.Blocks {
+		words[k] = max(words[k], p.BlockWords[i])
+	}
+	dynamic := setU64(b.Dynamic)
+	var stable []uint64
+	var stableWords []int
+	if first {
+		for k := range words {
+			stable = append(stable, k)
+		}
+		sortU64(stable)
+	} else {
+		for i, k := range b.Stable {
+			if w, ok := words[k]; ok {
+				stable = append(stable, k)
+				stableWords = append(stableWords, max(w, b.StableWords[i]))
+			} else {
+				dynamic[k] = true
+			}
+		}
+		kept := setU64(stable)
+		for k := range words {
+			if !kept[k] {
+				dynamic[k] = true
+			}
+		}
+	}
+	if first {
+		for _, k := range stable {
+			stableWords = append(stableWords, words[k])
+		}
+	}
+	b.Stable, b.StableWords = stable, stableWords
+	b.Dynamic = keysU64(dynamic)
+	b.Shingles = keysU64(union(setU64(b.Shingles), p.Shingles))
+	scripts := setU64(b.Scripts)
+	for _, s := range p.Scripts {
+		scripts[s.Key] = true
+	}
+	b.Scripts = keysU64(scripts)
+	b.HiddenKeys = keysU64(hiddenKeys)
+	return b
+}
+
+func union(m map[uint64]bool, ks []uint64) map[uint64]bool {
+	for _, k := range ks {
+		m[k] = true
+	}
+	return m
+}
+
+func keysU64(m map[uint64]bool) []uint64 {
+	if len(m) == 0 {
 		return nil
 	}
-	b := &Baseline{Fetches: len(ps), Title: ps[0].Title, TitleStable: true, Words: ps[0].Words}
-	hosts := map[string]bool{}
-	hidden := map[string]bool{}
-	blockSeen := map[uint64]int{}
-	blockWords := map[uint64]int{}
-	shingles := map[uint64]bool{}
-	scripts := map[uint64]bool{}
-	terms := map[string]bool{}
-	hiddenKeys := map[uint64]bool{}
-	for _, p := range ps {
-		if maskDigits(p.Title) != maskDigits(b.Title) {
-			b.TitleStable = false
-		}
-		b.Words = min(b.Words, p.Words)
-		b.Binary = b.Binary || p.Cues.Binary
-		for _, l := range p.Links {
-			if l.Host != "" {
-				hosts[l.Host] = true
-			}
-		}
-		for _, hb := range p.Hidden {
-			for _, h := range hb.Hosts {
-				hidden[h] = true
-			}
-			hiddenKeys[hb.Key] = true
-		}
-		for i, k := range p.Blocks {
-			blockSeen[k]++
-			blockWords[k] = max(blockWords[k], p.BlockWords[i])
-		}
-		for _, s := range p.Shingles {
-			shingles[s] = true
-		}
-		for _, s := range p.Scripts {
-			scripts[s.Key] = true
-		}
-		for _, v := range p.Vocab {
-			terms[v.Term] = true
-		}
+	out := make([]uint64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	b.Hosts = sortedKeys(hosts)
-	b.HiddenHosts = sortedKeys(hidden)
-	b.Terms = sortedKeys(terms)
-	for k, n := range blockSeen {
-		if n == len(ps) {
-			b.Stable = append(b.Stable, k)
-		} else {
-			b.Dynamic = append(b.Dynamic, k)
-		}
-	}
-	sortU64(b.Stable)
-	sortU64(b.Dynamic)
-	for _, k := range b.Stable {
-		b.StableWords = append(b.StableWords, blockWords[k])
-	}
-	for k := range shingles {
-		b.Shingles = append(b.Shingles, k)
-	}
-	sortU64(b.Shingles)
-	for k := range scripts {
-		b.Scripts = append(b.Scripts, k)
-	}
-	sortU64(b.Scripts)
-	for k := range hiddenKeys {
-		b.HiddenKeys = append(b.HiddenKeys, k)
-	}
-	sortU64(b.HiddenKeys)
-	return b
+	sortU64(out)
+	return out
 }
 
 // index is a baseline's lookup structures, built once per Analyze.

@@ -3,6 +3,7 @@ package page
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +54,37 @@ func TestPortalDynamicRegionsStayClean(t *testing.T) {
 	gambling := []byte(`<html><head><title>Thể thao</title></head><body><p>Nhà cái uy tín, cá cược bóng đá, tài xỉu, nổ hũ, bắn cá đổi thưởng — đăng ký nhận thưởng ngay.</p></body></html>`)
 	if r := Analyze(mustExtract(t, gambling, u), nil, Options{}); r.Verdict != Defaced {
 		t.Fatalf("gambling page: %v", r)
+	}
+}
+
+// TestAddLearnsLikeAllAtOnce: folding fetches in one by one (what the
+// monitor does, holding only the baseline) gives the baseline learned from
+// all of them, and a block missing from any fetch is dynamic.
+func TestAddLearnsLikeAllAtOnce(t *testing.T) {
+	u := "https://tinh.example.gov.vn/"
+	a := mustExtract(t, []byte(portal), u)
+	b := mustExtract(t, perturb([]byte(portal), 7), u)
+	c := mustExtract(t, []byte(strings.Replace(portal, "Thông báo tuyển dụng viên chức", "Khai mạc hội chợ xuân", 1)), u)
+	var inc *Baseline
+	for _, f := range []*Features{a, b, c} {
+		inc = inc.Add(f)
+	}
+	all := Learn(a, b, c)
+	if !reflect.DeepEqual(inc, all) {
+		t.Fatalf("incremental %+v\nall at once %+v", inc, all)
+	}
+	if inc.Fetches != 3 || len(inc.Dynamic) == 0 {
+		t.Fatalf("fetches %d, dynamic %v", inc.Fetches, inc.Dynamic)
+	}
+	stable := setU64(inc.Stable)
+	for _, k := range inc.Dynamic {
+		if stable[k] {
+			t.Fatalf("block %x both stable and dynamic", k)
+		}
+	}
+	for _, k := range c.Blocks {
+		if !stable[k] && !setU64(inc.Dynamic)[k] {
+			t.Fatalf("block %x of the last fetch forgotten", k)
+		}
 	}
 }
