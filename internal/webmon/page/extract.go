@@ -144,6 +144,7 @@ type extractor struct {
 	metaHost   string
 	depth      int         // nesting of decoded document.write payloads
 	inline     []*Features // documents decoded from scripts
+	frames     []*Features // documents of <iframe srcdoc>, shown to visitors
 	pending    int         // hidden block of the element being opened, -1 if none
 	noscripts  []*Features // <noscript> contents holding links
 	budget     *int        // decoded bytes left, shared with nested extractions
@@ -416,6 +417,12 @@ func (e *extractor) onStart(z *html.Tokenizer, selfClosing bool) {
 	case "script", "iframe", "img", "embed", "source", "frame", "audio", "video", "input":
 		if s := attrs["src"]; s != "" {
 			e.addLink(tag, s, fr.hidden)
+			if tag == "script" {
+				e.scriptSrc(parent.tag, s)
+			}
+		}
+		if doc := attrs["srcdoc"]; tag == "iframe" && doc != "" && fr.hidden == "" {
+			e.srcdoc(doc)
 		}
 	case "link":
 		rel := strings.ToLower(attrs["rel"])
@@ -511,6 +518,9 @@ func (e *extractor) addLink(tag, raw, hidden string) int {
 	}
 	if strings.HasPrefix(lu, "mailto:") || strings.HasPrefix(lu, "tel:") || strings.HasPrefix(lu, "data:") {
 		return -1
+	}
+	if strings.IndexByte(u, '<') >= 0 {
+		e.markupInURL(u)
 	}
 	if len(e.f.Links) >= maxLinks {
 		e.f.Truncated = true
@@ -677,6 +687,14 @@ func (e *extractor) finish() {
 		f.Cues.Contacts++
 	}
 	f.Vocab = scanVocab(f)
+	for _, sub := range e.frames {
+		// A framed document fills the visitor's screen like the page itself:
+		// its wording is not a quote inside a long article.
+		for _, v := range sub.Vocab {
+			v.Where = "frame"
+			f.Vocab = append(f.Vocab, v)
+		}
+	}
 }
 
 func contains(ss []string, s string) bool {
@@ -826,7 +844,7 @@ func tiny(v string) bool {
 func wantAttr(k []byte) bool {
 	switch string(k) {
 	case "style", "bgcolor", "class", "id", "hidden", "aria-hidden", "href", "src", "rel", "action",
-		"data", "name", "property", "content", "http-equiv", "width", "height", "autoplay", "muted", "autostart":
+		"data", "name", "property", "content", "http-equiv", "width", "height", "autoplay", "muted", "autostart", "srcdoc":
 		return true
 	}
 	return false
