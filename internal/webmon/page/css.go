@@ -64,8 +64,13 @@ func declTechnique(d decls, parentBG string) string {
 	if d == nil {
 		return ""
 	}
-	if d["display"] == "none" {
+	switch d["display"] {
+	case "none":
 		return "display_none"
+	case "table-column", "table-column-group":
+		// A column box renders none of its content: a link farm parked
+		// in a div styled as a table column is invisible.
+		return "table_column"
 	}
 	if v := d["visibility"]; v == "hidden" || v == "collapse" {
 		return "visibility_hidden"

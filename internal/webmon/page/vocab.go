@@ -41,6 +41,12 @@ func init() {
 	addTerms("gambling", 0.3, "danh bai", "baccarat", "link vao", "rtp slot", "deposit pulsa", "casino online", "rong ho", "tang tien", "slot game", "ca do", "nap rut")
 	addTerms("gambling", 0.2, "ban ca", "da ga", "casino", "judi", "bet365", "iwin", "lo de", "tien thuong")
 	addTerms("gambling", 0.1, "slot", "poker", "roulette", "blackjack", "lo to", "nhan thuong", "nap tien", "rut tien", "pragmatic play", "jackpot", "bandar")
+	// Turkish gambling SEO ("deneme bonusu" = trial bonus, "bahis" = betting,
+	// "güncel giriş" = current login address of a blocked site).
+	addTerms("gambling", 0.4, "deneme bonusu", "bahis siteleri", "canli bahis", "casino siteleri", "slot siteleri", "guncel giris", "kacak bahis", "bonus veren siteler", "yasal bahis", "bahis sitesi", "deneme bonusu veren")
+	addTerms("gambling", 0.35, "bahis", "hacklink", "kumar siteleri", "casibom", "jojobet", "holiganbet", "marsbahis", "grandpashabet", "betturkey", "bets10", "imajbet", "mavibet", "matbet", "meritking", "onwin", "sekabet", "tipobet", "pusulabet", "betsat", "bahsegel", "youwin", "superbetin")
+	// Other link-farm spam planted alongside the gambling links.
+	addTerms("gambling", 0.1, "porno", "escort", "viagra", "cialis")
 	addTerms("portal", 0.02, "bong da", "xo so", "giai tri", "the thao", "khuyen mai", "bet", "ket qua")
 	// Defacer signatures, several languages; leetspeak is normalised first.
 	addTerms("defacer", 1.0, "hacked by", "hvcked by", "pwned by", "pwnd by", "defaced by", "security is a myth", "has been hacked", "hacklendi", "hacklenmistir", "hackeado por", "hackeada por", "we are legion", "تم اختراق", "tarafindan hacklendi", "got hacked", "hacked with love")
@@ -63,9 +69,10 @@ func init() {
 var stems = []struct {
 	prefix   string
 	anywhere bool
-}{{"hacklen", false}, {"hackead", false}, {"xploit", true}, {"h4ck", true}}
+}{{"bahis", true}, {"hacklen", false}, {"hackead", false}, {"xploit", true}, {"h4ck", true}}
 
 func init() {
+	vocabulary["bahis…"] = term{"gambling", 0.35}
 	vocabulary["hacklen…"] = term{"defacer", 1.0}
 	vocabulary["hackead…"] = term{"defacer", 0.8}
 	vocabulary["xploit…"] = term{"defacer", 0.3}
