@@ -174,9 +174,7 @@ func New(cfg Config) *Fetcher {
 	return &Fetcher{cfg: cfg, hosts: map[string]chan struct{}{}, tr: map[string]*http.Transport{}}
 }
 
-// transport returns the transport for a policy: its dialer checks each
-// resolved address and dials that very address, so a DNS answer cannot
-// change between the check and the connection.
+// transport returns the transport for a policy, dialling through Dialer.
 func (f *Fetcher) transport(p *Policy) *http.Transport {
 	key := p.key()
 	f.mu.Lock()
@@ -184,34 +182,8 @@ func (f *Fetcher) transport(p *Policy) *http.Transport {
 	if t, ok := f.tr[key]; ok {
 		return t
 	}
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, port, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-			if err != nil {
-				return nil, &Error{Kind: KindDNS, Err: err}
-			}
-			var last error
-			for _, ip := range ips {
-				if !p.Permits(ip) {
-					last = &Error{Kind: KindBlocked, Err: fmt.Errorf("%s resolves to %s, which this monitor may not reach", host, ip)}
-					continue
-				}
-				c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
-				if err == nil {
-					return c, nil
-				}
-				last = &Error{Kind: KindConnect, Err: err}
-			}
-			if last == nil {
-				last = &Error{Kind: KindDNS, Err: fmt.Errorf("%s has no address", host)}
-			}
-			return nil, last
-		},
+		DialContext:           Dialer(p),
 		TLSClientConfig:       &tls.Config{RootCAs: f.cfg.RootCAs, MinVersion: tls.VersionTLS10},
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 20 * time.Second,
@@ -224,6 +196,40 @@ func (f *Fetcher) transport(p *Policy) *http.Transport {
 	}
 	f.tr[key] = t
 	return t
+}
+
+// Dialer returns a dial function that enforces a policy: it resolves the
+// host, checks each address, and dials that very address, so a DNS answer
+// cannot change between the check and the connection. Other checks that
+// open their own connections (certificates) use it too.
+func Dialer(p *Policy) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return nil, &Error{Kind: KindDNS, Err: err}
+		}
+		var last error
+		for _, ip := range ips {
+			if !p.Permits(ip) {
+				last = &Error{Kind: KindBlocked, Err: fmt.Errorf("%s resolves to %s, which this monitor may not reach", host, ip)}
+				continue
+			}
+			c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
+			if err == nil {
+				return c, nil
+			}
+			last = &Error{Kind: KindConnect, Err: err}
+		}
+		if last == nil {
+			last = &Error{Kind: KindDNS, Err: fmt.Errorf("%s has no address", host)}
+		}
+		return nil, last
+	}
 }
 
 // slot waits for one of the host's PerHost fetch slots.
