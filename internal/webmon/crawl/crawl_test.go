@@ -218,13 +218,13 @@ func TestSameSite(t *testing.T) {
 		{"http://SOTP.hanoi.gov.vn:80", "http://sotp.hanoi.gov.vn/"},
 		{"https://www.sotp.hanoi.gov.vn:443/b", "https://www.sotp.hanoi.gov.vn/b"},
 		{"  /trang.aspx  ", "https://www.sotp.hanoi.gov.vn/trang.aspx"},
-		{"https://hanoi.gov.vn/", ""},             // parent site
-		{"https://cdn.sotp.hanoi.gov.vn/a", ""},   // subdomain
-		{"https://kq-vip.top/", ""},               // other site
-		{"//kq-vip.top/x", ""},                    // protocol-relative other site
-		{"https://sotp.hanoi.gov.vn:8443/a", ""},  // other port
-		{"https://u:p@sotp.hanoi.gov.vn/a", ""},   // user info
-		{"/img/logo.PNG", ""},                     // assets
+		{"https://hanoi.gov.vn/", ""},            // parent site
+		{"https://cdn.sotp.hanoi.gov.vn/a", ""},  // subdomain
+		{"https://kq-vip.top/", ""},              // other site
+		{"//kq-vip.top/x", ""},                   // protocol-relative other site
+		{"https://sotp.hanoi.gov.vn:8443/a", ""}, // other port
+		{"https://u:p@sotp.hanoi.gov.vn/a", ""},  // user info
+		{"/img/logo.PNG", ""},                    // assets
 		{"/static/site.css?v=3", ""},
 		{"/js/app.js", ""},
 		{"/files/quyet-dinh.pdf", ""},
