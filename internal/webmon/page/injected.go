@@ -18,13 +18,20 @@ var textParents = map[string]bool{
 	"title": true, "button": true, "label": true, "option": true, "caption": true,
 }
 
+// inlineParents hold running text where ad and widget code does sit now
+// and then: a script there counts only when what it loads is opaque.
+var inlineParents = map[string]bool{
+	"p": true, "span": true, "td": true, "th": true, "li": true, "strong": true, "b": true, "em": true,
+	"i": true, "small": true, "font": true, "address": true, "dt": true, "dd": true, "center": true,
+}
+
 // scriptSrc classifies an external script by where it sits and what it loads.
 func (e *extractor) scriptSrc(parent, src string) {
 	inText := textParents[parent]
 	opaque := opaqueScriptURL(src)
 	var kind string
 	switch {
-	case inText && opaque:
+	case (inText || inlineParents[parent]) && opaque:
 		kind = "injected_script"
 	case inText:
 		kind = "script_in_text"
@@ -34,7 +41,7 @@ func (e *extractor) scriptSrc(parent, src string) {
 		return
 	}
 	detail := "<script src=" + truncate(src, 120) + ">"
-	if inText {
+	if inText || kind == "injected_script" {
 		detail += " inside <" + parent + ">"
 	}
 	var targets []string

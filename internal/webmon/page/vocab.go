@@ -61,6 +61,13 @@ func init() {
 	// Vietnamese: "bị hack bởi" (hacked by), "đã bị hack" (has been hacked).
 	addTerms("defacer", 1.0, "da bi hack", "bi hack boi", "hack boi", "تم التهكير", "sistema invadido", "site hackeado")
 	addTerms("defacer", 0.5, "bi hack", "تهكير")
+	// Signature phrasing in more languages: "hacked by" (fr, de, it, id, pt,
+	// ar, fa, ru), the "security is an illusion" motto, insults and greetings
+	// addressed to the admin, and team names built on "cyber …".
+	addTerms("defacer", 1.0, "security is an illusion", "seguranca e uma ilusao", "seguridad es una ilusion", "securite est une illusion", "invadido por", "site invadido", "hacke par", "gehackt von", "hackerato da", "di hack oleh", "dihack oleh", "deface oleh", "di deface", "dideface", "rooted by", "تم الاختراق", "اخترق بواسطة", "هک شد", "هک شده", "fuckedby", "fucked by")
+	addTerms("defacer", 0.7, "pirate par", "no system is safe", "sorry admin", "defacer", "defacers", "cyber squad", "cyber warriors", "cyber attackers", "cyber ghost", "hacker crew", "hack crew", "взломан", "взломано", "взломал", "হ্যাকড", "sitenizin guvenligi", "turk hack")
+	addTerms("defacer", 0.5, "nothing is safe", "hi admin", "dear admin", "admin plz", "deface", "gehackt", "hackerato", "مخترق", "هکر", "হ্যাক", "your security is low", "security is low", "stamped by")
+	addTerms("defacer", 0.3, "were here", "zone h", "zoneh", "blackhat", "black hat", "grey hat", "guvenlik acigi", "keamanan website", "salam dari", "الهكر", "هكرز", "sua seguranca", "tu seguridad", "go to hell")
 	addTerms("defacer", 0.5, "ransomware", "encrypted by", "bitcoin address", "ambil alih")
 }
 
