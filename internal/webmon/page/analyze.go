@@ -109,14 +109,16 @@ func (a *analysis) binary() {
 	}
 }
 
+// agg is one vocabulary term's weight, places and count on a page.
+type agg struct {
+	w     float64
+	where []string
+	count int
+}
+
 var whereMult = map[string]float64{"text": 1, "title": 1.5, "meta": 1.2, "hidden": 2, "anchor": 2, "frame": 1.2}
 
 func (a *analysis) vocabulary() {
-	type agg struct {
-		w     float64
-		where []string
-		count int
-	}
 	per := map[string]map[string]*agg{"gambling": {}, "defacer": {}, "portal": {}}
 	for _, v := range a.cur.Vocab {
 		if a.ix != nil && a.ix.terms[v.Term] {
@@ -167,7 +169,24 @@ func (a *analysis) vocabulary() {
 		}
 		return sum, strings.Join(parts, ", "), len(list)
 	}
+	// A phrase inside a longer one found as often ("hacked" in "hacked
+	// by", "your security" in "your security is low") is the same words:
+	// it counts once, through the longer phrase.
+	for t, g := range per["defacer"] {
+		covered := 0
+		for u, h := range per["defacer"] {
+			if u != t && len(u) > len(t) && containsWords(u, t) {
+				covered += h.count
+			}
+		}
+		if covered >= g.count {
+			g.w = 0
+		}
+	}
 	if w, d, n := describe(per["defacer"]); w > 0 {
+		if a.cur.Words > 1500 && onlyText(per["defacer"]) {
+			w = min(w, 0.8) // a long story quoting a banner is news
+		}
 		w = min(w, 2)
 		a.add("defacer_vocabulary", w, "defacement wording: %s", d)
 		_ = n
@@ -193,6 +212,23 @@ func (a *analysis) vocabulary() {
 			a.changed = true
 		}
 	}
+}
+
+// containsWords reports whether phrase holds sub as whole words.
+func containsWords(phrase, sub string) bool {
+	return strings.Contains(" "+phrase+" ", " "+sub+" ")
+}
+
+// onlyText reports whether every hit is in the visible text.
+func onlyText(m map[string]*agg) bool {
+	for _, g := range m {
+		for _, w := range g.where {
+			if w != "text" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func uniq(ss []string) []string {
