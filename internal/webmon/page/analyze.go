@@ -432,6 +432,7 @@ func (a *analysis) bannerCues() {
 	if f.Words > 250 || c.InternalLink > 8 {
 		return
 	}
+	a.tinyPage()
 	var parts []string
 	w := 0.0
 	if c.Marquee > 0 {
@@ -470,6 +471,53 @@ func (a *analysis) bannerCues() {
 		w += 0.1
 	}
 	a.add("banner_page", w, "small page (%d words, %d internal links) with %s", f.Words, c.InternalLink, strings.Join(parts, ", "))
+}
+
+// tinyPage weighs a home page reduced to a line or two with no navigation
+// at all, signed with a leet-speak handle (7NSY00T, h4x0r): a defacer's
+// calling card even without banner styling or signature wording.
+func (a *analysis) tinyPage() {
+	f := a.cur
+	if f.Words == 0 || f.Words > 40 || f.Cues.InternalLink > 0 || f.Cues.Elements == 0 || f.Cues.Forms > 0 {
+		return
+	}
+	h := leetHandles(f.Text)
+	if len(h) == 0 {
+		return
+	}
+	a.add("tiny_page", 1.0, "the page is %d words with no navigation, signed %s: %q", f.Words, strings.Join(h, ", "), truncate(f.Text, 120))
+}
+
+// leetHandles returns words spelled with digits for letters inside the
+// word (7NSY00T, h4x0r, d3f4c3r), not a version or model number at its end
+// (web3, win10, mp3).
+func leetHandles(text string) []string {
+	var out []string
+	for _, w := range strings.Fields(text) {
+		w = strings.Trim(w, ".,;:!?\"'()[]{}<>|*~_-")
+		if len(w) < 4 || len(w) > 24 {
+			continue
+		}
+		letters, inner := 0, false
+		ok := true
+		for i := 0; i < len(w); i++ {
+			c := w[i] | 0x20
+			switch {
+			case c >= 'a' && c <= 'z':
+				letters++
+			case strings.IndexByte("013457", w[i]) >= 0:
+				if i+1 < len(w) && (w[i+1]|0x20) >= 'a' && (w[i+1]|0x20) <= 'z' {
+					inner = true
+				}
+			default:
+				ok = false
+			}
+		}
+		if ok && inner && letters >= 2 && len(out) < 3 {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func (a *analysis) title() {

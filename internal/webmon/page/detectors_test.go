@@ -163,3 +163,29 @@ func TestDefacerPhrasing(t *testing.T) {
 		}
 	}
 }
+
+// TestTinyPageLeetHandle: a home page reduced to a line with no navigation,
+// signed with a leet-speak handle, is a defacement even without banner
+// styling; tiny placeholder pages with version numbers or navigation stay
+// clean.
+func TestTinyPageLeetHandle(t *testing.T) {
+	for _, page := range []string{
+		`<html><head><title>.</title></head><body><h1>Hello Everyone &lt;3 7NSY00T</h1></body></html>`,
+		`<html><body><div><b>Owned</b> - D4rkS1d3 - thanks to my team</div></body></html>`,
+		`<!DOCTYPE html><html><body><p>we came, we saw: n3m3s1s &amp; sh4d0w</p></body></html>`,
+	} {
+		if r := analyzeAlone(t, []byte(page)); r.Verdict != Defaced || !hasSignal(r, "tiny_page", "signed") {
+			t.Errorf("%s: %s %.2f %v, want defaced (tiny_page)", page, r.Verdict, r.Score, r.Reasons)
+		}
+	}
+	for _, page := range []string{
+		`<html><body><h1>It works!</h1><p>This is the default web page for this server.</p></body></html>`,
+		`<html><body><h1>Coming soon</h1><p>Web3 Studio launches in 2026. Win10 and MP3 tools inside.</p></body></html>`,
+		`<html><body><h1>Error 404</h1><p>Not found: /img1.png</p></body></html>`,
+		`<html><body><h1>H4ck Night 2026</h1><p>Student hackathon.</p><a href="/register">Register</a></body></html>`,
+	} {
+		if r := analyzeAlone(t, []byte(page)); r.Verdict == Defaced || hasSignal(r, "tiny_page", "") {
+			t.Errorf("%s: %s %.2f %v, want clean", page, r.Verdict, r.Score, r.Reasons)
+		}
+	}
+}
