@@ -187,6 +187,12 @@ func (a *analysis) vocabulary() {
 		if a.cur.Words > 1500 && onlyText(per["defacer"]) {
 			w = min(w, 0.8) // a long story quoting a banner is news
 		}
+		if a.cur.Words <= 250 && a.cur.Cues.InternalLink <= 2 && !a.cur.Cues.Binary {
+			// A short page with no navigation is a notice, not an article:
+			// "owned by … greetz …" there is the notice of a take-over.
+			w *= 1.5
+			d += "; on a short page with no navigation"
+		}
 		w = min(w, 2)
 		a.add("defacer_vocabulary", w, "defacement wording: %s", d)
 		_ = n

@@ -189,3 +189,27 @@ func TestTinyPageLeetHandle(t *testing.T) {
 		}
 	}
 }
+
+// TestShortNoticeWording: weak signature words ("owned by", "greetz",
+// "touched by", "was here") add up on a short page with no navigation, the
+// shape of a take-over notice; the same words on a short page of a normal
+// site, or a parked-domain notice, stay clean.
+func TestShortNoticeWording(t *testing.T) {
+	for _, body := range []string{
+		`<center><h2>Owned by Shadow</h2><p>greetz: all my friends</p></center>`,
+		`<div><h1>Touched by Nemesis</h1><p>Nemesis was here</p></div>`,
+	} {
+		page := `<html><head><title>x</title></head><body>` + body + `</body></html>`
+		if r := analyzeAlone(t, []byte(page)); r.Verdict != Defaced {
+			t.Errorf("%s: %s %.2f %v, want defaced", body, r.Verdict, r.Score, r.Reasons)
+		}
+	}
+	for _, page := range []string{
+		`<html><body><nav><a href="/">Home</a><a href="/menu">Menu</a><a href="/shop">Shop</a></nav><h1>About</h1><p>The bakery is owned by the Smith family. Greetings to all our neighbours; Anna was here first in 1990. Contact me for orders.</p></body></html>`,
+		`<html><body><h1>example.net</h1><p>This domain is owned by Example Ltd. Contact me for offers.</p></body></html>`,
+	} {
+		if r := analyzeAlone(t, []byte(page)); r.Verdict == Defaced {
+			t.Errorf("%s: %s %.2f %v, want not defaced", page, r.Verdict, r.Score, r.Reasons)
+		}
+	}
+}
