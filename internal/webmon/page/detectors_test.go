@@ -57,6 +57,7 @@ func TestStoredXSSScript(t *testing.T) {
 		"menu label, paste raw": {`<li><a href="/p?id=7"><script type="text/javascript" src="https://paste.example.net/raw/~/K3J9QW2ZXP4LM"></script></a></li>`, ""},
 		"heading, local token":  {"", `<h2><script src="js/Q7WZ2PLK9XMRT" type="text/javascript"></script></h2>`},
 		"paragraph, token":      {"", `<p>Opening hours <script src="/media/ZX81QWERTY7"></script></p>`},
+		"div, paste raw":        {"", `<div class="box"><script src="https://paste.example.net/raw/qWe12rTy"></script></div>`},
 	}
 	for name, c := range defaced {
 		r := analyzeAlone(t, synthSite(400, c[0], c[1]))
@@ -66,7 +67,7 @@ func TestStoredXSSScript(t *testing.T) {
 	}
 	clean := map[string][2]string{
 		"widget in a link":        {`<li><a href="/shop"><script src="/static/js/cart-badge.js"></script>Shop</a></li>`, ""},
-		"opaque loader in head":   {"", `<script src="https://cdn.example.com/loader/AB12CD34EF"></script>`},
+		"opaque loader in a div":  {"", `<div><script src="https://cdn.example.com/loader/AB12CD34EF"></script></div>`},
 		"keyed maps api in text":  {"", `<p>Find us: <script src="https://maps.googleapis.com/maps/api/js?key=AIZAQWERTY123"></script></p>`},
 		"ad code in a paragraph":  {"", `<p><script async src="https://ads.example.org/show_ads.js"></script></p>`},
 		"raw file on github":      {"", `<p><script src="https://raw.githubusercontent.com/acme/widgets/main/raw/badge.js"></script></p>`},
@@ -88,6 +89,24 @@ func TestScriptMarkupInURL(t *testing.T) {
 	}
 	if r.Verdict == Defaced {
 		t.Errorf("markup in a link address alone: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
+	}
+}
+
+// TestScriptMarkupInTitle: a title holding script markup comes from a
+// stuffed record; reported, not a verdict on its own.
+func TestScriptMarkupInTitle(t *testing.T) {
+	raw := synthSite(400, "", "")
+	raw = []byte(strings.Replace(string(raw), "<title>Valley Builders</title>", `<title><script src="https://x.example/Q1W2E3R4T5"></script> Valley Builders</title>`, 1))
+	r := analyzeAlone(t, raw)
+	if !hasSignal(r, "suspicious_script", "title holds script markup") {
+		t.Errorf("no title-markup finding: %v", r.Reasons)
+	}
+	if r.Verdict == Defaced {
+		t.Errorf("markup in the title alone: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
+	}
+	opaque := analyzeAlone(t, synthSite(400, "", `<div><script src="/lib/QWERTY12AB"></script></div>`))
+	if !hasSignal(opaque, "suspicious_script", "opaque script body") || opaque.Verdict == Defaced {
+		t.Errorf("opaque script in a div: %s %.2f %v, want reported, not defaced", opaque.Verdict, opaque.Score, opaque.Reasons)
 	}
 }
 

@@ -227,6 +227,7 @@ func (e *extractor) onText(b []byte) {
 	case "title":
 		if e.f.Title == "" {
 			e.f.Title = strings.TrimSpace(collapse(string(b)))
+			e.titleMarkup(e.f.Title)
 		}
 		return
 	case "script":

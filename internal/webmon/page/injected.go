@@ -28,27 +28,35 @@ var inlineParents = map[string]bool{
 // scriptSrc classifies an external script by where it sits and what it loads.
 func (e *extractor) scriptSrc(parent, src string) {
 	inText := textParents[parent]
-	opaque := opaqueScriptURL(src)
+	load := scriptLoad(src)
+	inHead := parent == "head" || parent == "html" || parent == "#root"
 	var kind string
 	switch {
-	case (inText || inlineParents[parent]) && opaque:
+	case load != "" && (inText || inlineParents[parent]), load == "paste" && !inHead:
 		kind = "injected_script"
 	case inText:
 		kind = "script_in_text"
-	case opaque:
+	case load != "" && !inHead:
+		kind = "opaque_script_body"
+	case load != "":
 		kind = "opaque_script_src"
 	default:
 		return
 	}
-	detail := "<script src=" + truncate(src, 120) + ">"
-	if inText || kind == "injected_script" {
-		detail += " inside <" + parent + ">"
-	}
+	detail := "<script src=" + truncate(src, 120) + "> inside <" + strings.TrimPrefix(parent, "#") + ">"
 	var targets []string
 	if h := hostOf(src); h != "" {
 		targets = []string{h}
 	}
 	e.addFinding(kind, detail, src, targets)
+}
+
+// titleMarkup flags a <title> holding script markup: the page's name comes
+// from a record whose text field was stuffed with a script.
+func (e *extractor) titleMarkup(title string) {
+	if indexFold([]byte(title), "<script") >= 0 {
+		e.addFinding("script_markup_in_title", "the title holds script markup: "+truncate(title, 120), title, nil)
+	}
 }
 
 // markupInURL flags a link whose address holds script markup: a text field
@@ -75,24 +83,25 @@ func (e *extractor) addFinding(kind, detail, id string, targets []string) {
 	e.f.Scripts = append(e.f.Scripts, ScriptFinding{Kind: kind, Detail: detail, Key: key, Targets: targets})
 }
 
-// opaqueScriptURL reports a script URL whose file is an opaque token with
-// no extension (8YJCO6WWIJAR8), or that is served from a paste site's
-// /raw/ path: not how a site ships its own code or a vendor's widget.
-func opaqueScriptURL(src string) bool {
+// scriptLoad tells what a script URL loads: "paste" for a paste site's
+// /raw/ path, "token" for a file named by an opaque token with no extension
+// (8YJCO6WWIJAR8), "" for the ordinary way a site ships its own code or a
+// vendor's widget.
+func scriptLoad(src string) string {
 	u := src
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		if i+1 < len(u) && u[i] == '?' {
-			return false // versioned or keyed loaders (maps/api/js?key=…)
+			return "" // versioned or keyed loaders (maps/api/js?key=…)
 		}
 		u = u[:i]
 	}
 	lu := strings.ToLower(u)
-	if h := hostOf(u); h != "" && h != "raw.githubusercontent.com" && strings.Contains(lu, "/raw/") {
-		return true
+	if h := hostOf(u); h != "" && h != "raw.githubusercontent.com" && strings.Contains(lu, "/raw/") && !strings.HasSuffix(lu, ".js") {
+		return "paste"
 	}
 	seg := u[strings.LastIndexByte(u, '/')+1:]
 	if len(seg) < 8 || len(seg) > 40 {
-		return false
+		return ""
 	}
 	upper, digit := 0, 0
 	for i := 0; i < len(seg); i++ {
@@ -103,10 +112,13 @@ func opaqueScriptURL(src string) bool {
 		case c >= '0' && c <= '9':
 			digit++
 		default:
-			return false // lower case, dots, dashes: a name, not a token
+			return "" // lower case, dots, dashes: a name, not a token
 		}
 	}
-	return upper >= 4 && digit >= 1
+	if upper >= 4 && digit >= 1 {
+		return "token"
+	}
+	return ""
 }
 
 // srcdoc extracts an iframe's inline document, which the visitor sees.
