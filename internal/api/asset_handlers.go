@@ -168,7 +168,7 @@ func csvUpload(r *http.Request) (io.ReadCloser, bool, error) {
 	partial := r.URL.Query().Get("partial") == "true"
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
-	case "text/csv", "text/plain", "application/octet-stream", "":
+	case "text/csv", "text/plain", "application/octet-stream", "application/yaml", "application/x-yaml", "text/yaml", "":
 		return r.Body, partial, nil
 	case "multipart/form-data":
 		f, _, err := r.FormFile("file")
@@ -181,7 +181,7 @@ func csvUpload(r *http.Request) (io.ReadCloser, bool, error) {
 		}
 		return f, partial || r.FormValue("partial") == "true", nil
 	}
-	return nil, false, model.Invalid("Content-Type", "must be text/csv or multipart/form-data")
+	return nil, false, model.Invalid("Content-Type", "must be text/csv, application/yaml or multipart/form-data")
 }
 
 func (h *handler) importTemplate(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -22,15 +23,22 @@ func RegisterMonitors(s *httpd.Server, svc *webmon.Service) {
 	r.Private("GET /api/v1/monitors", h.can(model.ActionRead, model.ResourceAsset, h.list))
 	r.Private("POST /api/v1/monitors", h.can(model.ActionWrite, model.ResourceAsset, h.create))
 	r.Private("GET /api/v1/monitors/{id}", h.can(model.ActionRead, model.ResourceAsset, h.get))
+	r.Private("PATCH /api/v1/monitors/{id}", h.can(model.ActionWrite, model.ResourceAsset, h.update))
 	r.Private("DELETE /api/v1/monitors/{id}", h.can(model.ActionWrite, model.ResourceAsset, h.delete))
+	r.Private("POST /api/v1/monitors/{id}/deep", h.can(model.ActionWrite, model.ResourceAsset, h.deep))
+	r.Private("GET /api/v1/monitors/{id}/snapshots", h.can(model.ActionRead, model.ResourceAsset, h.snapshots))
+	r.Private("GET /api/v1/monitors/{id}/snapshots/{sid}", h.can(model.ActionRead, model.ResourceAsset, h.snapshot))
+	r.Private("GET /api/v1/monitors/{id}/snapshots/{sid}/html", h.can(model.ActionRead, model.ResourceAsset, h.snapshotHTML))
+	r.Private("GET /api/v1/monitors/{id}/snapshots/{sid}/screenshot", h.can(model.ActionRead, model.ResourceAsset, h.snapshotPNG))
 	r.Private("GET /api/v1/monitors/{id}/history", h.can(model.ActionRead, model.ResourceAsset, h.history))
 	r.Private("POST /api/v1/monitors/{id}/baseline/reset", h.can(model.ActionWrite, model.ResourceAsset, h.resetBaseline))
 	r.Private("POST /api/v1/monitors/import", h.can(model.ActionWrite, model.ResourceAsset, h.importCSV), httpd.MaxBody(ImportMaxBytes))
 	r.Private("GET /api/v1/monitors/import/template", h.can(model.ActionRead, model.ResourceAsset, h.template))
+	r.Private("GET /api/v1/monitors/import/template.yaml", h.can(model.ActionRead, model.ResourceAsset, h.templateYAML))
 }
 
-// importCSV creates monitors from a CSV file (text/csv body or the "file"
-// part of a multipart form); ?partial=true keeps the good rows when some
+// importCSV creates monitors from a CSV or YAML file (the request body or
+// the "file" part of a multipart form); ?partial=true keeps the good rows when some
 // are bad. Every bad row is reported with its line.
 func (h *monitorHandler) importCSV(w http.ResponseWriter, r *http.Request) {
 	body, partial, err := csvUpload(r)
@@ -44,7 +52,7 @@ func (h *monitorHandler) importCSV(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	rows, err := webmon.ParseCSV(body, refs)
+	rows, err := webmon.ParseImport(body, refs)
 	if errors.Is(err, webmon.ErrImportFile) {
 		writeErr(w, r, model.Invalid("file", "%s", err.Error()))
 		return
@@ -178,4 +186,120 @@ func (h *monitorHandler) resetBaseline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *monitorHandler) templateYAML(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="canhgac-monitors.yaml"`)
+	io.WriteString(w, webmon.YAMLTemplate)
+}
+
+func (h *monitorHandler) update(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	var p webmon.Patch
+	if err := httpd.DecodeJSON(r, &p); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	m, err := h.svc.Update(r.Context(), httpd.Actor(r), id, p)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpd.WriteJSON(w, http.StatusOK, m)
+}
+
+// deep runs a monitor's deep checks now (DNS, cloaking probe, sub-pages,
+// 404 page) and answers with what they found.
+func (h *monitorHandler) deep(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	m, err := h.svc.Get(r.Context(), scope(r), id)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpd.WriteJSON(w, http.StatusOK, h.svc.Deep(r.Context(), m))
+}
+
+func (h *monitorHandler) snapshots(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	items, err := h.svc.Snapshots(r.Context(), scope(r), id, 100)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpd.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (h *monitorHandler) snapshotIDs(r *http.Request) (int64, int64, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, 0, err
+	}
+	sid, err := pathID(r, "sid")
+	return id, sid, err
+}
+
+// snapshot answers a snapshot compared with the baseline: added links,
+// hidden blocks and scripts.
+func (h *monitorHandler) snapshot(w http.ResponseWriter, r *http.Request) {
+	id, sid, err := h.snapshotIDs(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	d, err := h.svc.Diff(r.Context(), scope(r), id, sid)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpd.WriteJSON(w, http.StatusOK, d)
+}
+
+// snapshotHTML serves the page as captured, as an attachment in plain
+// text: evidence of a defacement must never run in the operator's browser.
+func (h *monitorHandler) snapshotHTML(w http.ResponseWriter, r *http.Request) {
+	h.evidence(w, r, false)
+}
+
+func (h *monitorHandler) snapshotPNG(w http.ResponseWriter, r *http.Request) {
+	h.evidence(w, r, true)
+}
+
+func (h *monitorHandler) evidence(w http.ResponseWriter, r *http.Request, png bool) {
+	id, sid, err := h.snapshotIDs(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	sn, err := h.svc.GetSnapshot(r.Context(), scope(r), id, sid)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	key, ctype, name := sn.HTMLKey, "text/plain; charset=utf-8", fmt.Sprintf("snapshot-%d.html.txt", sid)
+	if png {
+		key, ctype, name = sn.ScreenshotKey, "image/png", fmt.Sprintf("snapshot-%d.png", sid)
+	}
+	data, err := h.svc.Evidence(key)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Write(data)
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +23,10 @@ import (
 	"canhgac/internal/storage"
 	"canhgac/internal/ui"
 	"canhgac/internal/webmon"
+	"canhgac/internal/webmon/dnscheck"
+	"canhgac/internal/webmon/evidence"
+	"canhgac/internal/webmon/fetch"
+	"canhgac/internal/webmon/render"
 )
 
 func runServe(env *Env, args []string) error {
@@ -38,8 +44,24 @@ func runServe(env *Env, args []string) error {
 	publicURL := fs.String("public-url", envDefault(env, "public-url", ""), "canhgac's address as users reach it, for links in notifications (default: from --listen)")
 	groupWait := fs.Duration("group-wait", envDuration(env, "group-wait", 10*time.Second), "how long a first notification waits so that alerts of one agency and kind go out together")
 	tick := fs.Duration("alert-interval", envDuration(env, "alert-interval", 5*time.Second), "how often escalations and the notification outbox are checked")
+	monitorAllow := fs.String("monitor-allow", envDefault(env, "monitor-allow", ""), "comma-separated address ranges (CIDR) every website monitor may reach although they are loopback or link-local")
+	dnsServer := fs.String("dns-server", envDefault(env, "dns-server", ""), "DNS server (host:port) the DNS hijack check asks (default: the system resolver)")
+	deepInterval := fs.Duration("deep-interval", envDuration(env, "deep-interval", time.Hour), "how often each website gets the deep check: DNS, cloaking probe, sub-pages and 404 page")
+	retention := fs.Duration("evidence-retention", envDuration(env, "evidence-retention", 90*24*time.Hour), "how long page snapshots are kept as evidence")
+	chromiumPath := fs.String("chromium", envDefault(env, "chromium", ""), "Chromium binary for JavaScript-rendered monitors and screenshots (default: found on PATH; none disables them)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var allow []netip.Prefix
+	for _, c := range strings.Split(*monitorAllow, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return usageError(fmt.Sprintf("--monitor-allow: %q is not a CIDR range (e.g. 10.20.0.0/16)", c))
+		}
+		allow = append(allow, p)
 	}
 	if fs.NArg() > 0 {
 		return usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
@@ -106,7 +128,21 @@ func runServe(env *Env, args []string) error {
 	}
 	api.Register(srv)
 	api.RegisterAlerts(srv, alerts)
-	monitors := webmon.New(store, alerts, webmon.Config{}, log)
+	wcfg := webmon.Config{Allow: allow, DeepInterval: *deepInterval, Retention: *retention, DNS: &dnscheck.Resolver{Server: *dnsServer}}
+	if wcfg.Evidence, err = evidence.Open(filepath.Join(sf.data, "evidence")); err != nil {
+		return err
+	}
+	if *chromiumPath != "none" {
+		policy := fetch.Restricted(allow...)
+		pool, err := render.New(render.Config{Exec: *chromiumPath, Allow: policy.PermitsHost})
+		if err != nil {
+			log.Info("JavaScript rendering and screenshots unavailable", "reason", err)
+		} else {
+			defer pool.Close()
+			wcfg.Render = pool
+		}
+	}
+	monitors := webmon.New(store, alerts, wcfg, log)
 	api.RegisterMonitors(srv, monitors)
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)

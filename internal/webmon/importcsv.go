@@ -183,10 +183,10 @@ func (s *Service) Import(ctx context.Context, actor model.Actor, rows []ImportRo
 				return err
 			}
 			err := tx.QueryRowContext(ctx, s.store.Rebind(`INSERT INTO monitors (agency_id, agency_path, name, url, interval_seconds,
-				timeout_seconds, expected_status, must_contain, must_not_contain, page_budget, enabled, state, created_by, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', ?, ?, ?) RETURNING id`),
+				timeout_seconds, expected_status, must_contain, must_not_contain, page_budget, render_js, enabled, state, created_by, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', ?, ?, ?) RETURNING id`),
 				m.AgencyID, path, m.Name, m.URL, m.IntervalSeconds, m.TimeoutSeconds, m.ExpectedStatus, m.MustContain, m.MustNotContain,
-				m.PageBudget, true, actor.Username, now, now).Scan(&m.ID)
+				m.PageBudget, m.RenderJS, true, actor.Username, now, now).Scan(&m.ID)
 			if err != nil {
 				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+sp); rerr != nil {
 					return rerr

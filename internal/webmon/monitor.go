@@ -227,3 +227,114 @@ func (s *Service) Delete(ctx context.Context, actor model.Actor, id int64) error
 	}
 	return err
 }
+
+// Patch is a partial update of a monitor: nil fields are left alone.
+type Patch struct {
+	AgencyID        *int64  `json:"agency_id"`
+	AssetID         *int64  `json:"asset_id"`
+	Name            *string `json:"name"`
+	URL             *string `json:"url"`
+	IntervalSeconds *int    `json:"interval_seconds"`
+	TimeoutSeconds  *int    `json:"timeout_seconds"`
+	ExpectedStatus  *int    `json:"expected_status"`
+	MustContain     *string `json:"must_contain"`
+	MustNotContain  *string `json:"must_not_contain"`
+	PageBudget      *int    `json:"page_budget"`
+	RenderJS        *bool   `json:"render_js"`
+	AllowPrivate    *bool   `json:"allow_private"`
+	Enabled         *bool   `json:"enabled"`
+}
+
+func (p Patch) apply(m *Monitor) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	seti := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setb := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	if p.AgencyID != nil {
+		m.AgencyID = *p.AgencyID
+	}
+	if p.AssetID != nil {
+		m.AssetID = p.AssetID
+		if *p.AssetID == 0 {
+			m.AssetID = nil
+		}
+	}
+	set(&m.Name, p.Name)
+	set(&m.URL, p.URL)
+	set(&m.MustContain, p.MustContain)
+	set(&m.MustNotContain, p.MustNotContain)
+	seti(&m.IntervalSeconds, p.IntervalSeconds)
+	seti(&m.TimeoutSeconds, p.TimeoutSeconds)
+	seti(&m.ExpectedStatus, p.ExpectedStatus)
+	seti(&m.PageBudget, p.PageBudget)
+	setb(&m.RenderJS, p.RenderJS)
+	setb(&m.AllowPrivate, p.AllowPrivate)
+	setb(&m.Enabled, p.Enabled)
+}
+
+// Update changes a monitor within the actor's scope, audited with the
+// before and after. Moving it to another agency needs that agency in
+// scope too; only administrators may turn on AllowPrivate. A new URL
+// starts a new baseline.
+func (s *Service) Update(ctx context.Context, actor model.Actor, id int64, p Patch) (Monitor, error) {
+	before, err := s.Get(ctx, actor.Scope, id)
+	if err != nil {
+		return Monitor{}, err
+	}
+	m := before
+	p.apply(&m)
+	if err := m.Validate(); err != nil {
+		return m, err
+	}
+	if m.AllowPrivate && !before.AllowPrivate && !(actor.Scope.Global() && actor.Scope.Role == model.RoleAdmin) {
+		return m, model.Invalid("allow_private", "only an administrator may let a monitor reach private addresses")
+	}
+	newURL := m.URL != before.URL
+	err = s.store.InTx(ctx, func(tx *sql.Tx) error {
+		path, err := s.store.AgencyPath(ctx, tx, actor.Scope, m.AgencyID)
+		if errors.Is(err, model.ErrNotFound) {
+			return model.Invalid("agency_id", "no such agency")
+		}
+		if err != nil {
+			return err
+		}
+		m.agencyPath, m.UpdatedAt = path, s.store.Now()
+		q := `UPDATE monitors SET agency_id = ?, agency_path = ?, asset_id = ?, name = ?, url = ?, interval_seconds = ?, timeout_seconds = ?,
+			expected_status = ?, must_contain = ?, must_not_contain = ?, page_budget = ?, render_js = ?, allow_private = ?, enabled = ?, updated_at = ?`
+		if newURL {
+			q += `, baseline = '', dns_baseline = '', sitemap = '', content_state = ''`
+			m.ContentState = ""
+		}
+		_, err = tx.ExecContext(ctx, s.store.Rebind(q+` WHERE id = ?`), m.AgencyID, path, m.AssetID, m.Name, m.URL, m.IntervalSeconds,
+			m.TimeoutSeconds, m.ExpectedStatus, m.MustContain, m.MustNotContain, m.PageBudget, m.RenderJS, m.AllowPrivate, m.Enabled, m.UpdatedAt, id)
+		if storage.IsUniqueViolation(err) {
+			return fmt.Errorf("this agency already monitors %s: %w", m.URL, model.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		return s.store.Audit(ctx, tx, actor, "update", "monitor", id, &m.AgencyID, before, m)
+	})
+	if err != nil {
+		return m, err
+	}
+	if newURL {
+		s.mu.Lock()
+		delete(s.baselines, id)
+		delete(s.learning, id)
+		s.mu.Unlock()
+	}
+	s.Reload()
+	return m, nil
+}

@@ -18,8 +18,11 @@ import (
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
 	"canhgac/internal/textfold"
+	"canhgac/internal/webmon/dnscheck"
+	"canhgac/internal/webmon/evidence"
 	"canhgac/internal/webmon/fetch"
 	"canhgac/internal/webmon/page"
+	"canhgac/internal/webmon/render"
 )
 
 // Alerter is the part of the alert pipeline monitoring uses.
@@ -46,6 +49,27 @@ type Config struct {
 	// AdminAllow lists ranges monitors with AllowPrivate may reach beyond
 	// the public Internet; nil allows everything for them.
 	AdminAllow []netip.Prefix
+	// Allow lists ranges an administrator lets every monitor reach
+	// although they are loopback or link-local (serve --monitor-allow).
+	// The headless browser is held to these too.
+	Allow []netip.Prefix
+
+	// DeepInterval is the cadence of deep checks (DNS, cloaking probe,
+	// sub-pages and the 404 page; default 1 hour), run by DeepWorkers
+	// (default 4) beside the availability checks.
+	DeepInterval time.Duration
+	DeepWorkers  int
+	// DNS answers deep checks' DNS questions; nil skips DNS checks.
+	DNS *dnscheck.Resolver
+	// Evidence stores snapshots of judged pages; nil keeps none.
+	Evidence *evidence.Store
+	// Retention is how long snapshots are kept (default 90 days), and
+	// EvidenceMaxBytes caps the evidence store (0: no cap).
+	Retention        time.Duration
+	EvidenceMaxBytes int64
+	// Render renders JavaScript pages (monitors with RenderJS) and takes
+	// screenshots of defaced pages; nil analyses raw HTML only.
+	Render *render.Pool
 }
 
 // Service checks monitors on schedule.
@@ -66,7 +90,12 @@ type Service struct {
 
 	baselines map[int64]*page.Baseline // loaded baselines; nil while learning
 	learning  map[int64]*page.Baseline // baselines still being learned
-	verdicts  map[int64]string // content verdicts waiting to be written
+	verdicts  map[int64]string         // content verdicts waiting to be written
+
+	deepNext map[int64]time.Time // when each monitor's next deep check is due
+	deepJobs chan Monitor
+	tlsWarn  map[int64]int      // last certificate warning raised per monitor (-1: invalid)
+	lastSnap map[string]snapRef // last evidence per monitor, kind and URL
 }
 
 // New returns the monitoring service.
@@ -83,9 +112,19 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) *Se
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.DeepInterval <= 0 {
+		cfg.DeepInterval = time.Hour
+	}
+	if cfg.DeepWorkers <= 0 {
+		cfg.DeepWorkers = 4
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 90 * 24 * time.Hour
+	}
 	return &Service{store: store, alerts: alerts, cfg: cfg, fetch: fetch.New(cfg.Fetch), log: log,
 		reload: make(chan struct{}, 1), days: map[dayKey]*dayStats{},
-		baselines: map[int64]*page.Baseline{}, learning: map[int64]*page.Baseline{}, verdicts: map[int64]string{}}
+		baselines: map[int64]*page.Baseline{}, learning: map[int64]*page.Baseline{}, verdicts: map[int64]string{},
+		deepNext: map[int64]time.Time{}, deepJobs: make(chan Monitor, cfg.DeepWorkers), tlsWarn: map[int64]int{}, lastSnap: map[string]snapRef{}}
 }
 
 // Reload makes the scheduler pick up added, changed or removed monitors.
@@ -105,6 +144,12 @@ type Outcome struct {
 	// an unexpected status, or a keyword rule.
 	Reason string
 	Body   []byte
+	// Kind classifies a failed fetch (dns, connect, tls, timeout, …).
+	Kind fetch.Kind
+	// URL is the final URL after redirects; CertNotAfter the certificate's
+	// expiry for HTTPS pages.
+	URL          string
+	CertNotAfter time.Time
 }
 
 // Check fetches a monitor's page once and judges availability. A failure
@@ -122,14 +167,23 @@ func (s *Service) Check(ctx context.Context, m Monitor) Outcome {
 	return s.checkOnce(ctx, m)
 }
 
+// CheckNow checks a monitor at once, outside the schedule, with the same
+// consequences as a scheduled check (alerts, content analysis, history),
+// and writes the result.
+func (s *Service) CheckNow(ctx context.Context, m Monitor) (Outcome, error) {
+	o := s.Check(ctx, m)
+	s.apply(ctx, m, o, s.store.Now())
+	return o, s.Flush(ctx)
+}
+
 func (s *Service) policy(m Monitor) *fetch.Policy {
 	if m.AllowPrivate {
 		if s.cfg.AdminAllow == nil {
 			return nil
 		}
-		return fetch.Restricted(s.cfg.AdminAllow...)
+		return fetch.Restricted(append(slices.Clone(s.cfg.AdminAllow), s.cfg.Allow...)...)
 	}
-	return fetch.Restricted()
+	return fetch.Restricted(s.cfg.Allow...)
 }
 
 func (s *Service) checkOnce(ctx context.Context, m Monitor) Outcome {
@@ -139,10 +193,10 @@ func (s *Service) checkOnce(ctx context.Context, m Monitor) Outcome {
 	resp, err := s.fetch.Fetch(ctx, fetch.Request{URL: m.URL, Policy: s.policy(m)})
 	o := Outcome{Duration: time.Since(start)}
 	if err != nil {
-		o.Reason = err.Error()
+		o.Reason, o.Kind = err.Error(), fetch.KindOf(err)
 		return o
 	}
-	o.Status, o.Body = resp.Status, resp.Body
+	o.Status, o.Body, o.URL, o.CertNotAfter = resp.Status, resp.Body, resp.URL, resp.CertNotAfter
 	switch {
 	case m.ExpectedStatus != 0 && resp.Status != m.ExpectedStatus:
 		o.Reason = fmt.Sprintf("status %d, expected %d", resp.Status, m.ExpectedStatus)
@@ -204,8 +258,9 @@ func (s *Service) apply(ctx context.Context, m Monitor, o Outcome, at time.Time)
 			s.log.Error("recover website_down", "monitor", m.ID, "err", err)
 		}
 	}
+	s.certificate(ctx, m, o)
 	if o.Up && len(o.Body) > 0 {
-		s.content(ctx, m, o.Body)
+		s.content(ctx, m, o)
 	}
 	s.mu.Lock()
 	s.out = append(s.out, result{m: m, o: o, at: at})
@@ -342,6 +397,15 @@ func (s *Service) Run(ctx context.Context) error {
 				o := s.Check(ctx, m)
 				s.stats.observe(lag)
 				s.apply(ctx, m, o, s.store.Now())
+				if o.Up && s.deepDue(m, time.Now()) {
+					select {
+					case s.deepJobs <- m:
+					default: // deep workers busy: try again next interval
+						s.mu.Lock()
+						delete(s.deepNext, m.ID)
+						s.mu.Unlock()
+					}
+				}
 				if o.Up {
 					m.State = Up
 				} else {
@@ -351,6 +415,25 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	var deepWG sync.WaitGroup
+	deepCtx, stopDeep := context.WithCancel(ctx)
+	for i := 0; i < s.cfg.DeepWorkers; i++ {
+		deepWG.Add(1)
+		go func() {
+			defer deepWG.Done()
+			for {
+				select {
+				case <-deepCtx.Done():
+					return
+				case m := <-s.deepJobs:
+					s.Deep(deepCtx, m)
+				}
+			}
+		}()
+	}
+	defer func() { stopDeep(); deepWG.Wait() }()
+	prune := time.NewTicker(6 * time.Hour)
+	defer prune.Stop()
 	flush := time.NewTicker(s.cfg.FlushEvery)
 	defer flush.Stop()
 	timer := time.NewTimer(0)
@@ -387,6 +470,10 @@ func (s *Service) Run(ctx context.Context) error {
 				monitors[m.ID] = cur
 			}
 			s.mu.Unlock()
+		case <-prune.C:
+			if err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("webmon evidence prune", "err", err)
+			}
 		case <-flush.C:
 			if err := s.Flush(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("webmon flush", "err", err)

@@ -71,6 +71,31 @@ func (p *Policy) Permits(ip netip.Addr) bool {
 		ip.IsMulticast() || ip.IsUnspecified() || metadata.Contains(ip))
 }
 
+// PermitsHost reports whether every address a host name (or literal)
+// resolves to may be reached. It is for clients that dial on their own,
+// such as the headless browser; a name that does not resolve is refused.
+func (p *Policy) PermitsHost(host string) bool {
+	if p == nil || !p.BlockSpecial {
+		return true
+	}
+	host = strings.Trim(host, "[]")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return p.Permits(ip)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !p.Permits(ip) {
+			return false
+		}
+	}
+	return true
+}
+
 func (p *Policy) key() string {
 	if p == nil || !p.BlockSpecial {
 		return "open"
