@@ -116,7 +116,7 @@ type agg struct {
 	count int
 }
 
-var whereMult = map[string]float64{"text": 1, "title": 1.5, "meta": 1.2, "hidden": 2, "anchor": 2, "frame": 1.2}
+var whereMult = map[string]float64{"text": 1, "title": 1.5, "meta": 1.2, "hidden": 2, "anchor": 2, "frame": 1.2, "alt": 1}
 
 func (a *analysis) vocabulary() {
 	per := map[string]map[string]*agg{"gambling": {}, "defacer": {}, "portal": {}}
@@ -125,7 +125,7 @@ func (a *analysis) vocabulary() {
 			continue
 		}
 		m := whereMult[v.Where]
-		if v.Kind == "defacer" && v.Where == "text" {
+		if v.Kind == "defacer" && (v.Where == "text" || v.Where == "alt") {
 			switch {
 			case a.cur.Words > 1500:
 				m = 0.4 // one phrase in a long article is news, not a banner
@@ -229,7 +229,7 @@ func containsWords(phrase, sub string) bool {
 func onlyText(m map[string]*agg) bool {
 	for _, g := range m {
 		for _, w := range g.where {
-			if w != "text" {
+			if w != "text" && w != "alt" {
 				return false
 			}
 		}

@@ -232,3 +232,17 @@ func TestShortNoticeWording(t *testing.T) {
 		}
 	}
 }
+
+// TestImageAltSignature: a banner image whose alt text is the signature is
+// a defacement; a news photo captioned with the same words in a long story
+// is not.
+func TestImageAltSignature(t *testing.T) {
+	page := `<html><body bgcolor="#000"><center><img src="banner.jpg" alt="Hacked by Nobody"></center></body></html>`
+	if r := analyzeAlone(t, []byte(page)); r.Verdict != Defaced {
+		t.Errorf("signature in a banner image's alt: %s %.2f %v, want defaced", r.Verdict, r.Score, r.Reasons)
+	}
+	photo := `<figure><img src="shot.png" alt="The council site after it was hacked by activists"><figcaption>Screenshot</figcaption></figure>`
+	if r := analyzeAlone(t, synthSite(2000, "", photo)); r.Verdict == Defaced {
+		t.Errorf("news photo alt in a long story: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
+	}
+}

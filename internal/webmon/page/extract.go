@@ -74,6 +74,7 @@ type Features struct {
 	Text       string          `json:"-"`              // visible text
 	Folded     string          `json:"-"`              // visible text folded (lower-case, no diacritics)
 	HiddenText string          `json:"-"`              // text inside hidden containers
+	Alt        string          `json:"-"`              // alternative text of visible images
 	Words      int             `json:"words"`
 	Links      []Link          `json:"links,omitempty"`
 	Hosts      []string        `json:"hosts,omitempty"` // external hosts, sorted
@@ -137,6 +138,7 @@ type extractor struct {
 	css        cssRules
 	text       strings.Builder
 	hidden     strings.Builder
+	alt        strings.Builder
 	block      strings.Builder
 	blockWords int
 	shingles   map[uint64]struct{}
@@ -416,6 +418,12 @@ func (e *extractor) onStart(z *html.Tokenizer, selfClosing bool) {
 			}
 		}
 	case "script", "iframe", "img", "embed", "source", "frame", "audio", "video", "input":
+		if a := attrs["alt"]; tag == "img" && a != "" && fr.hidden == "" && e.alt.Len() < 16<<10 {
+			// A banner defacement is often one big image whose alt text
+			// carries the signature.
+			e.alt.WriteString(a)
+			e.alt.WriteString(" | ")
+		}
 		if s := attrs["src"]; s != "" {
 			e.addLink(tag, s, fr.hidden)
 			if tag == "script" {
@@ -591,6 +599,7 @@ func (e *extractor) finish() {
 	for _, sub := range e.inline {
 		e.text.WriteString(" " + sub.Text)
 		e.hidden.WriteString(" " + sub.HiddenText)
+		e.alt.WriteString(" " + sub.Alt)
 		if f.Title == "" {
 			f.Title = sub.Title
 		}
@@ -625,6 +634,7 @@ func (e *extractor) finish() {
 	}
 	f.Text = collapse(e.text.String())
 	f.HiddenText = collapse(e.hidden.String())
+	f.Alt = collapse(e.alt.String())
 	f.Folded = fold(f.Text)
 	f.Words = countWords(f.Text)
 	site := siteOf(f.Host)
@@ -845,7 +855,7 @@ func tiny(v string) bool {
 func wantAttr(k []byte) bool {
 	switch string(k) {
 	case "style", "bgcolor", "class", "id", "hidden", "aria-hidden", "href", "src", "rel", "action",
-		"data", "name", "property", "content", "http-equiv", "width", "height", "autoplay", "muted", "autostart", "srcdoc":
+		"data", "name", "property", "content", "http-equiv", "width", "height", "autoplay", "muted", "autostart", "srcdoc", "alt":
 		return true
 	}
 	return false

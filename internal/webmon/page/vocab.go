@@ -12,7 +12,7 @@ import (
 type VocabHit struct {
 	Term   string  `json:"term"`
 	Kind   string  `json:"kind"`  // gambling, defacer, portal
-	Where  string  `json:"where"` // text, title, meta, hidden, anchor
+	Where  string  `json:"where"` // text, title, meta, hidden, anchor, alt, frame
 	Count  int     `json:"count"`
 	Weight float64 `json:"weight"` // the term's base weight
 }
@@ -211,6 +211,7 @@ func scanVocab(f *Features) []VocabHit {
 	scan("title", fold(f.Title))
 	scan("meta", fold(f.Meta))
 	scan("hidden", fold(f.HiddenText))
+	scan("alt", fold(f.Alt))
 	var anchors strings.Builder
 	for _, l := range f.Links {
 		if l.Tag == "a" && l.External && l.Text != "" && anchors.Len() < 32<<10 {
