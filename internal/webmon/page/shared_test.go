@@ -54,10 +54,12 @@ func mustExtract(t testing.TB, raw []byte, u string) *Features {
 
 // TestSharedDefacedRecall: real defaced home pages are judged defaced on
 // their own, without a baseline (the first fetch of a monitored page).
-// The target is 99%; 8 of the 167 mirrored pages are ordinary
-// business pages in the mirror (the defacement was not captured: no text,
-// markup, link or script differs from a normal page), so alone they cannot
-// be told apart and the floor asserted here is 95%.
+// The target is 99%. Most defacements in the mirror are banners, gambling
+// link farms or redirects; a 2025 campaign stores a <script src> in text
+// fields (menu labels, headings), framed banners sit in <iframe srcdoc>, and
+// Turkish link farms hide in display:table-column boxes. One mirrored page
+// (a municipal news item) shows no trace of the defacement in its captured
+// text, markup, links or scripts, so alone it cannot be told apart.
 func TestSharedDefacedRecall(t *testing.T) {
 	pages := sharedPages(t, "defaced")
 	hit := 0
@@ -71,8 +73,8 @@ func TestSharedDefacedRecall(t *testing.T) {
 	}
 	recall := float64(hit) / float64(len(pages))
 	t.Logf("defaced recall without baseline: %d/%d = %.4f", hit, len(pages), recall)
-	if recall < 0.95 {
-		t.Errorf("recall %.4f < 0.95", recall)
+	if recall < 0.99 {
+		t.Errorf("recall %.4f < 0.99", recall)
 	}
 }
 
