@@ -163,7 +163,7 @@ type Pool struct {
 	closed bool
 	seq    int
 	stats  Stats
-	wg     sync.WaitGroup // instance stops and tab closes in flight
+	wg     sync.WaitGroup // renders, tab closes and browser stops in flight
 }
 
 // instance is one browser process.
@@ -339,8 +339,7 @@ func (p *Pool) Render(ctx context.Context, req Request) (Result, error) {
 	// Close the tab in the background (it can take a moment for a page with
 	// a hanging request); the tab slot is freed only when it is closed.
 	released = true
-	p.wg.Add(1)
-	go func() {
+	go func() { // p.wg.Add(1) was done by acquire
 		defer p.wg.Done()
 		tcancel()
 		p.releaseInstance(inst)
@@ -387,6 +386,9 @@ func (p *Pool) acquire(ctx context.Context) (*instance, error) {
 	p.cur.renders++
 	p.cur.active++
 	p.stats.Active++
+	// Close waits for the render and the close of its tab. The Add happens
+	// under p.mu before closed is set, so never concurrently with Wait.
+	p.wg.Add(1)
 	return p.cur, nil
 }
 

@@ -66,16 +66,22 @@ func render(t testing.TB, p *Pool, req Request) Result {
 // TestRender runs the checks that need no special configuration on one
 // shared pool, to start the browser once.
 func TestRender(t *testing.T) {
-	p := newPool(t, Config{})
+	t.Parallel()
+	p := newPool(t, Config{MaxHTML: sharedMaxHTML})
 	t.Run("InlineScript", func(t *testing.T) { testRenderRunsInlineScript(t, p) })
 	t.Run("UserAgentAndReferer", func(t *testing.T) { testRenderSendsUserAgentAndReferer(t, p) })
 	t.Run("Screenshot", func(t *testing.T) { testRenderScreenshot(t, p) })
 	t.Run("JavaScriptRedirect", func(t *testing.T) { testRenderFollowsJavaScriptRedirect(t, p) })
 	t.Run("RejectsNonHTTP", func(t *testing.T) { testRenderRejectsNonHTTP(t, p) })
-	if st := p.Stats(); st.Renders != 5 || st.Failures != 0 || st.Starts != 1 || st.Restarts != 0 {
-		t.Errorf("Stats = %+v, want 5 renders by one browser", st)
+	t.Run("StatusAndTruncation", func(t *testing.T) { testRenderStatusAndTruncation(t, p) })
+	if st := p.Stats(); st.Renders != 6 || st.Failures != 0 || st.Starts != 1 || st.Restarts != 0 {
+		t.Errorf("Stats = %+v, want 6 renders by one browser", st)
 	}
 }
+
+// sharedMaxHTML is the MaxHTML of the pool of TestRender: larger than its
+// pages but for the one that tests truncation.
+const sharedMaxHTML = 4096
 
 const injectPage = `<!doctype html><html><head><title>Cổng thông tin</title></head><body>
 <p>Trang chủ</p>
@@ -130,18 +136,17 @@ func testRenderSendsUserAgentAndReferer(t *testing.T, p *Pool) {
 	}
 }
 
-func TestRenderStatusAndTruncation(t *testing.T) {
-	p := newPool(t, Config{MaxHTML: 100})
+func testRenderStatusAndTruncation(t *testing.T, p *Pool) {
 	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprint(w, "<p>"+strings.Repeat("ữ", 200)+"</p>")
+		fmt.Fprint(w, "<p>"+strings.Repeat("ữ", 3000)+"</p>")
 	}))
 	res := render(t, p, Request{URL: s.URL + "/missing"})
 	if res.Status != 404 {
 		t.Errorf("Status = %d, want 404", res.Status)
 	}
-	if !res.Truncated || len(res.HTML) > 100 || len(res.HTML) < 90 {
+	if !res.Truncated || len(res.HTML) > sharedMaxHTML || len(res.HTML) < sharedMaxHTML-3 {
 		t.Errorf("Truncated = %v, len = %d", res.Truncated, len(res.HTML))
 	}
 	if !bytes.Contains(res.HTML, []byte("ữ")) || !bytes.HasPrefix(res.HTML, []byte("<html")) {
@@ -209,6 +214,7 @@ func testRenderFollowsJavaScriptRedirect(t *testing.T, p *Pool) {
 }
 
 func TestAllowBlocksOtherHosts(t *testing.T) {
+	t.Parallel()
 	var evil atomic.Int64
 	evilSrv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		evil.Add(1)
@@ -226,11 +232,12 @@ func TestAllowBlocksOtherHosts(t *testing.T) {
 
 	var mu sync.Mutex
 	var seen []string
+	var open atomic.Bool // the control run below allows every host
 	p := newPool(t, Config{Allow: func(host string) bool {
 		mu.Lock()
 		seen = append(seen, host)
 		mu.Unlock()
-		return host == "127.0.0.1"
+		return open.Load() || host == "127.0.0.1"
 	}})
 	res := render(t, p, Request{URL: page.URL + "/"})
 	if n := evil.Load(); n != 0 {
@@ -248,10 +255,11 @@ func TestAllowBlocksOtherHosts(t *testing.T) {
 	}
 	mu.Unlock()
 
-	// Without Allow, the same page loads the script: the test above is
-	// meaningful.
-	p2 := newPool(t, Config{})
-	res = render(t, p2, Request{URL: page.URL + "/"})
+	// When Allow accepts the host, the same page loads the script: the
+	// test above is meaningful.
+	open.Store(true)
+	res = render(t, p, Request{URL: page.URL + "/"})
+	open.Store(false)
 	if evil.Load() == 0 || !bytes.Contains(res.HTML, []byte(`id="evil"`)) {
 		t.Errorf("without Allow the script did not load (%d requests)", evil.Load())
 	}
@@ -264,6 +272,7 @@ func TestAllowBlocksOtherHosts(t *testing.T) {
 }
 
 func TestTabsBoundConcurrency(t *testing.T) {
+	t.Parallel()
 	var inFlight, maxInFlight, total atomic.Int64
 	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
@@ -284,7 +293,7 @@ func TestTabsBoundConcurrency(t *testing.T) {
 		inFlight.Add(-1)
 		html(w, "<p>ok</p>")
 	}))
-	p := newPool(t, Config{Tabs: 2})
+	p := newPool(t, Config{Tabs: 2, Settle: 100 * time.Millisecond})
 	var wg sync.WaitGroup
 	errs := make(chan error, 5)
 	for range 5 {
@@ -311,8 +320,9 @@ func TestTabsBoundConcurrency(t *testing.T) {
 }
 
 func TestRecycle(t *testing.T) {
+	t.Parallel()
 	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { html(w, "<p>ok</p>") }))
-	p := newPool(t, Config{RecycleAfter: 2})
+	p := newPool(t, Config{RecycleAfter: 2, Settle: 100 * time.Millisecond})
 	for i := range 5 {
 		res := render(t, p, Request{URL: fmt.Sprintf("%s/?i=%d", s.URL, i)})
 		if !bytes.Contains(res.HTML, []byte("<p>ok</p>")) {
@@ -325,9 +335,12 @@ func TestRecycle(t *testing.T) {
 	}
 }
 
-func TestRestartsAfterBrowserDies(t *testing.T) {
+// TestRestartAndClose kills the browser behind the pool's back, checks
+// that the next Render starts a new one, then that Close cleans up.
+func TestRestartAndClose(t *testing.T) {
+	t.Parallel()
 	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { html(w, "<p>ok</p>") }))
-	p := newPool(t, Config{})
+	p := newPool(t, Config{Settle: 100 * time.Millisecond})
 	render(t, p, Request{URL: s.URL + "/"})
 	p.mu.Lock()
 	inst := p.cur
@@ -344,12 +357,8 @@ func TestRestartsAfterBrowserDies(t *testing.T) {
 	if st := p.Stats(); st.Starts != 2 || st.Restarts != 1 {
 		t.Errorf("Stats = %+v", st)
 	}
-}
 
-func TestCloseLeavesNoProcess(t *testing.T) {
-	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { html(w, "<p>ok</p>") }))
-	p := newPool(t, Config{})
-	render(t, p, Request{URL: s.URL + "/"})
+	// Close leaves no process of ours and no profile.
 	if len(processesUsing(p.dir)) == 0 {
 		t.Fatal("found no browser process while the pool runs: the check below would prove nothing")
 	}
@@ -368,6 +377,7 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -404,6 +414,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestNewWithoutBrowser(t *testing.T) {
+	t.Parallel()
 	_, err := New(Config{Exec: "/nonexistent/chromium"})
 	if !errors.Is(err, ErrNoBrowser) {
 		t.Errorf("err = %v, want ErrNoBrowser", err)
