@@ -125,7 +125,12 @@ func (a *analysis) vocabulary() {
 			continue
 		}
 		m := whereMult[v.Where]
-		if v.Kind == "defacer" && (v.Where == "text" || v.Where == "alt") {
+		if v.Kind == "defacer" && v.Where == "hidden" {
+			// Hiding is how link farms work; a signature is meant to be
+			// seen, and a hidden menu of a long page ("Yahoo-owned") is not one.
+			m = 1
+		}
+		if v.Kind == "defacer" && (v.Where == "text" || v.Where == "alt" || v.Where == "hidden") {
 			switch {
 			case a.cur.Words > 1500:
 				m = 0.4 // one phrase in a long article is news, not a banner
@@ -229,7 +234,7 @@ func containsWords(phrase, sub string) bool {
 func onlyText(m map[string]*agg) bool {
 	for _, g := range m {
 		for _, w := range g.where {
-			if w != "text" && w != "alt" {
+			if w != "text" && w != "alt" && w != "hidden" {
 				return false
 			}
 		}

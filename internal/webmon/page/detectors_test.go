@@ -246,3 +246,23 @@ func TestImageAltSignature(t *testing.T) {
 		t.Errorf("news photo alt in a long story: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
 	}
 }
+
+// TestHiddenMenuWordsNotSignature: weak signature words in a hidden menu
+// of a long page ("Yahoo-owned", "Cyber Monday") are not doubled as if they
+// were hidden link-farm wording.
+func TestHiddenMenuWordsNotSignature(t *testing.T) {
+	menu := `<div style="opacity:0">A Yahoo-owned site. Cyber Monday deals:`
+	for i := 0; i < 6; i++ {
+		menu += fmt.Sprintf(` <a href="https://s%d.example%d.com/">Deal %d</a>`, i, i%3, i)
+	}
+	menu += `</div>`
+	r := analyzeAlone(t, synthSite(2000, "", menu))
+	if r.Verdict == Defaced {
+		t.Errorf("hidden menu: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
+	}
+	for _, x := range r.Reasons {
+		if x.Signal == "defacer_vocabulary" && x.Weight > 0.3 {
+			t.Errorf("hidden menu words weigh %.2f: %v", x.Weight, x)
+		}
+	}
+}
