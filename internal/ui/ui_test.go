@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"canhgac/internal/alert"
 	"canhgac/internal/api"
@@ -27,6 +28,7 @@ import (
 	"canhgac/internal/storage/storagetest"
 	"canhgac/internal/ui"
 	"canhgac/internal/webmon"
+	"canhgac/internal/webmon/evidence"
 )
 
 var ctx = context.Background()
@@ -43,6 +45,7 @@ type env struct {
 	assetA, assetB         model.Asset
 	alerts                 *alert.Service
 	handler                http.Handler
+	monitors               *webmon.Service
 }
 
 func newEnv(t testing.TB, store *storage.Store) *env {
@@ -55,10 +58,13 @@ func newEnv(t testing.TB, store *storage.Store) *env {
 	api.RegisterAlerts(srv, alerts)
 	ui.RegisterAlerts(srv, alerts)
 	t.Cleanup(alerts.Close) // ends live streams, as server shutdown does
-	ui.RegisterMonitors(srv, webmon.New(store, alerts, webmon.Config{}, nil))
+	ev, err := evidence.Open(t.TempDir())
+	must(t, err)
+	monitors := webmon.New(store, alerts, webmon.Config{Evidence: ev, RecheckDelay: time.Millisecond}, nil)
+	ui.RegisterMonitors(srv, monitors)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, store: store, url: ts.URL, alerts: alerts, handler: srv.Handler()}
+	e := &env{t: t, store: store, url: ts.URL, alerts: alerts, handler: srv.Handler(), monitors: monitors}
 	sys := model.Actor{Scope: model.System}
 	e.province = model.Agency{Name: "Sở Thông tin và Truyền thông", Kind: model.AgencyProvince}
 	must(t, store.CreateAgency(ctx, sys, &e.province))
@@ -105,6 +111,7 @@ type page struct {
 	status   int
 	location string
 	body     string
+	header   http.Header
 }
 
 func (e *env) browser() *browser {
@@ -123,7 +130,7 @@ func (b *browser) do(req *http.Request) page {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	p := page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(body)}
+	p := page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(body), header: resp.Header}
 	if m := csrfRE.FindStringSubmatch(p.body); m != nil {
 		b.csrf = m[1]
 	}
