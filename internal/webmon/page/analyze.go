@@ -387,8 +387,8 @@ func (a *analysis) hiddenInternal() {
 }
 
 func (a *analysis) scripts() {
-	aloneW := map[string]float64{"referrer_check": 0.6, "useragent_check": 0.6, "referrer_check_weak": 0.15, "useragent_check_weak": 0.2, "redirect": 0.2, "document_write_links": 0.1, "eval_decode": 0.1, "charcode": 0.2, "charcode_links": 0.4, "encoded_write": 0.3, "injected_script": 1.0, "script_in_text": 0.5, "opaque_script_body": 0.6, "opaque_script_src": 0.3, "script_markup_in_url": 0.4, "script_markup_in_title": 0.6}
-	newW := map[string]float64{"referrer_check": 1.0, "useragent_check": 1.0, "referrer_check_weak": 0.5, "useragent_check_weak": 0.6, "redirect": 1.0, "document_write_links": 0.6, "eval_decode": 0.4, "charcode": 0.5, "charcode_links": 1.0, "encoded_write": 0.5, "injected_script": 1.0, "script_in_text": 0.8, "opaque_script_body": 0.8, "opaque_script_src": 0.5, "script_markup_in_url": 0.6, "script_markup_in_title": 0.8}
+	aloneW := map[string]float64{"referrer_check": 0.6, "useragent_check": 0.6, "referrer_check_weak": 0.15, "useragent_check_weak": 0.2, "redirect": 0.2, "document_write_links": 0.1, "eval_decode": 0.1, "charcode": 0.2, "charcode_links": 0.4, "encoded_write": 0.3, "injected_script": 1.0, "script_in_text": 0.2, "opaque_script_body": 0.6, "opaque_script_src": 0.3, "script_markup_in_url": 0.4, "script_markup_in_title": 0.6}
+	newW := map[string]float64{"referrer_check": 1.0, "useragent_check": 1.0, "referrer_check_weak": 0.5, "useragent_check_weak": 0.6, "redirect": 1.0, "document_write_links": 0.6, "eval_decode": 0.4, "charcode": 0.5, "charcode_links": 1.0, "encoded_write": 0.5, "injected_script": 1.0, "script_in_text": 0.6, "opaque_script_body": 0.8, "opaque_script_src": 0.5, "script_markup_in_url": 0.6, "script_markup_in_title": 0.8}
 	seen := map[string]bool{}
 	for _, s := range a.cur.Scripts {
 		w := aloneW[s.Kind]
