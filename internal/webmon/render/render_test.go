@@ -440,3 +440,50 @@ func BenchmarkRender(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "renders/s")
 }
+
+func TestCloseDuringRender(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	p := newPool(t, Config{Timeout: 30 * time.Second})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Render(context.Background(), Request{URL: s.URL + "/"})
+		errc <- err
+	}()
+	select {
+	case <-arrived:
+	case err := <-errc:
+		t.Fatalf("Render returned before the request arrived: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the page was never requested")
+	}
+	start := time.Now()
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Close took %v", time.Since(start))
+	// Close waited for the render, so its error is there already.
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("a render interrupted by Close succeeded")
+		}
+	default:
+		t.Error("Close returned before the render in flight ended")
+	}
+	if pids := processesUsing(p.dir); len(pids) != 0 {
+		t.Errorf("processes left after Close: %v", pids)
+	}
+}
