@@ -266,3 +266,28 @@ func TestHiddenMenuWordsNotSignature(t *testing.T) {
 		}
 	}
 }
+
+// TestFancyLettering: signatures written in "fancy text" (mathematical
+// bold, fullwidth, circled letters, small capitals) read as plain words;
+// ordinary accented and IPA text folds as before.
+func TestFancyLettering(t *testing.T) {
+	for in, want := range map[string]string{
+		"𝐇𝐚𝐜𝐤𝐞𝐝 𝐁𝐲 X":    "hacked by x",
+		"Ｈａｃｋｅｄ ｂｙ":      "hacked by",
+		"Ⓗⓐⓒⓚⓔⓓ ⓑⓨ":      "hacked by",
+		"ʜᴀᴄᴋᴇᴅ ʙʏ":      "hacked by",
+		"nhà cái uy tín": "nha cai uy tin",
+	} {
+		if got := fold(in); got != want {
+			t.Errorf("fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+	page := `<html><body><center><h1>𝐇𝐚𝐜𝐤𝐞𝐝 𝐁𝐲 𝐒𝐡𝐚𝐝𝐨𝐰</h1></center></body></html>`
+	if r := analyzeAlone(t, []byte(page)); r.Verdict != Defaced {
+		t.Errorf("fancy-lettered banner: %s %.2f %v, want defaced", r.Verdict, r.Score, r.Reasons)
+	}
+	ipa := `<p>Pronounced /ˈhækɪŋ/ (hacking), the word entered English in the 1950s at MIT.</p>`
+	if r := analyzeAlone(t, synthSite(800, "", ipa)); r.Verdict == Defaced {
+		t.Errorf("IPA in an article: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"canhgac/internal/textfold"
 )
 
@@ -90,14 +92,61 @@ func init() {
 const maxGram = 4
 
 // fold lower-cases and strips diacritics; ASCII takes a fast path.
+// "Fancy text" (𝐇𝐚𝐜𝐤𝐞𝐝, Ｈａｃｋｅｄ, Ⓗⓐⓒⓚ, ʜᴀᴄᴋᴇᴅ), a defacer's favourite
+// lettering, is read as the plain letters it imitates.
 func fold(s string) string {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
+			if fancyLetters(s[i:]) {
+				s = smallCaps.Replace(norm.NFKC.String(s))
+			}
 			return textfold.Fold(s)
 		}
 	}
 	return strings.ToLower(s)
 }
+
+// fancyLetters reports compatibility letters in UTF-8 text: fullwidth forms
+// (U+FF01–FF5E), mathematical alphanumerics (U+1D400–1D7FF), circled
+// letters (U+24B6–24E9) and phonetic small capitals (U+1D00–1D2B, ʙ ʜ ɪ ʟ ɴ ʀ ʏ).
+func fancyLetters(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		switch c := s[i]; c {
+		case 0xEF:
+			if s[i+1] == 0xBC || s[i+1] == 0xBD {
+				return true
+			}
+		case 0xF0:
+			if s[i+1] == 0x9D && s[i+2] >= 0x90 && s[i+2] <= 0x9F {
+				return true
+			}
+		case 0xE2:
+			if s[i+1] == 0x92 && s[i+2] >= 0xB6 || s[i+1] == 0x93 && s[i+2] <= 0xA9 {
+				return true
+			}
+		case 0xE1:
+			if s[i+1] == 0xB4 {
+				return true
+			}
+		case 0xCA:
+			if s[i+1] == 0x99 || s[i+1] == 0x9C || s[i+1] == 0x9F || s[i+1] == 0x80 || s[i+1] == 0x8F {
+				return true
+			}
+		case 0xC9:
+			if s[i+1] == 0xAA || s[i+1] == 0xB4 || s[i+1] == 0xA2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// smallCaps maps phonetic small capitals, which have no compatibility
+// decomposition, to their letters.
+var smallCaps = strings.NewReplacer(
+	"ᴀ", "a", "ʙ", "b", "ᴄ", "c", "ᴅ", "d", "ᴇ", "e", "ꜰ", "f", "ɢ", "g", "ʜ", "h", "ɪ", "i",
+	"ᴊ", "j", "ᴋ", "k", "ʟ", "l", "ᴍ", "m", "ɴ", "n", "ᴏ", "o", "ᴘ", "p", "ʀ", "r", "ꜱ", "s",
+	"ᴛ", "t", "ᴜ", "u", "ᴠ", "v", "ᴡ", "w", "ʏ", "y", "ᴢ", "z")
 
 // normalizeWords turns folded text into letter/digit words separated by
 // single spaces, with leetspeak (h4ck3d, pwn3d, h4x0r) read as letters.
