@@ -84,18 +84,20 @@ type Config struct {
 	// RecycleAfter restarts the browser after this many renders, to bound
 	// its memory. Default 200.
 	RecycleAfter int
-	// Timeout bounds one render, including the wait for a free tab's
-	// browser start but not the wait for a free tab. Default 30 s.
+	// Timeout bounds one render, including a browser start when one is
+	// needed, but not the wait for a free tab. Default 30 s.
 	Timeout time.Duration
 	// MaxHTML caps the returned HTML in bytes. Default 5 MiB.
 	MaxHTML int
 	// Allow, when set, decides for every request the page makes whether its
-	// URL host (a hostname or IP literal, without port) may be fetched.
+	// URL host may be fetched. It is called from several goroutines at once.
+	// The host is a hostname or IP literal, without port.
 	// Requests to other hosts, and requests with schemes other than http and
 	// https, fail with BlockedByClient. When set, the pool also disables
-	// WebSocket, WebTransport and RTCPeerConnection in the page, bypasses
-	// service workers, and disables popups and site isolation so that every
-	// frame's requests pass through the interception.
+	// WebSocket, WebTransport, EventSource and RTCPeerConnection in the page
+	// and bypasses service workers. The browser always runs without popups
+	// and without site isolation, so that every frame's requests pass
+	// through the tab's interception.
 	//
 	// Allow sees host names, not addresses: it must resolve names itself
 	// (and accept the risk of DNS rebinding) if it wants to reject names that
