@@ -170,9 +170,11 @@ func TestDefacerPhrasing(t *testing.T) {
 		"این سایت هک شد",
 		"FuckedBy@nobody.example go to hell",
 		"Rooted by 0xShadow",
+		"Situs ini diretas oleh Garuda",
+		"এই সাইট হ্যাক করেছে টিম",
 	}
 	for _, l := range lines {
-		page := `<html><head><title>!</title></head><body><center><h1>` + l + `</h1><p>greetz: all my friends</p></center></body></html>`
+		page := `<html><head><title>!</title></head><body><center><h1>` + l + `</h1><p>2025</p></center></body></html>`
 		if r := analyzeAlone(t, []byte(page)); r.Verdict != Defaced {
 			t.Errorf("%q banner: %s %.2f %v, want defaced", l, r.Verdict, r.Score, r.Reasons)
 		}

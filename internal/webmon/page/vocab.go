@@ -31,7 +31,9 @@ var vocabulary = map[string]term{}
 
 func addTerms(kind string, w float64, phrases ...string) {
 	for _, p := range phrases {
-		vocabulary[p] = term{kind, w}
+		// Keyed as page text is matched: folded and split into words the
+		// same way (Bengali and other Indic terms lose their viramas).
+		vocabulary[normalizeWords(fold(p))] = term{kind, w}
 	}
 }
 
@@ -67,7 +69,9 @@ func init() {
 	// ar, fa, ru), the "security is an illusion" motto, insults and greetings
 	// addressed to the admin, and team names built on "cyber …".
 	addTerms("defacer", 1.0, "security is an illusion", "seguranca e uma ilusao", "seguridad es una ilusion", "securite est une illusion", "invadido por", "site invadido", "hacke par", "gehackt von", "hackerato da", "di hack oleh", "dihack oleh", "deface oleh", "di deface", "dideface", "rooted by", "تم الاختراق", "اخترق بواسطة", "هک شد", "هک شده", "fuckedby", "fucked by")
-	addTerms("defacer", 0.7, "pirate par", "no system is safe", "sorry admin", "defacer", "defacers", "cyber squad", "cyber warriors", "cyber attackers", "cyber ghost", "hacker crew", "hack crew", "взломан", "взломано", "взломал", "হ্যাকড", "sitenizin guvenligi", "turk hack")
+	addTerms("defacer", 0.7, "pirate par", "no system is safe", "sorry admin", "defacer", "defacers", "cyber squad", "cyber warriors", "cyber attackers", "cyber ghost", "hacker crew", "hack crew", "взломан", "взломано", "взломал", "হ্যাকড", "হ্যাক করেছে", "sitenizin guvenligi", "turk hack")
+	addTerms("defacer", 1.0, "diretas oleh", "di retas oleh", "digodam oleh", "telah diretas", "telah digodam")
+	addTerms("defacer", 0.5, "diretas", "digodam", "ele gecirildi", "vulnerado por")
 	addTerms("defacer", 0.5, "nothing is safe", "hi admin", "dear admin", "admin plz", "deface", "gehackt", "hackerato", "مخترق", "هکر", "হ্যাক", "your security is low", "security is low", "stamped by")
 	addTerms("defacer", 0.3, "were here", "zone h", "zoneh", "blackhat", "black hat", "grey hat", "guvenlik acigi", "keamanan website", "salam dari", "الهكر", "هكرز", "sua seguranca", "tu seguridad", "go to hell")
 	addTerms("defacer", 0.5, "ransomware", "encrypted by", "bitcoin address", "ambil alih")
@@ -176,7 +180,8 @@ func normalizeWords(s string) string {
 		} else {
 			r, n := utf8.DecodeRuneInString(s[i:])
 			size = n
-			letter = unicode.IsLetter(r) || unicode.IsDigit(r)
+			// Spacing vowel signs (Mc) belong to their word in Indic scripts.
+			letter = unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r)
 		}
 		if letter {
 			if space && b.Len() > 0 {
