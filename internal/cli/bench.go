@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
 	"canhgac/internal/webmon"
+	"canhgac/internal/webmon/evidence"
 )
 
 // runBench measures a capability on this machine: `canhgac bench webmon`
@@ -34,6 +36,7 @@ func runBench(env *Env, args []string) error {
 	interval := fs.Duration("interval", time.Minute, "check interval of every monitor")
 	duration := fs.Duration("duration", 2*time.Minute, "how long to run")
 	workers := fs.Int("workers", 256, "concurrent checks")
+	deepInterval := fs.Duration("deep-interval", time.Hour, "deep-check cadence (DNS, cloaking probe, sub-pages, 404 page), as in serve")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -76,7 +79,11 @@ func runBench(env *Env, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := webmon.New(store, alerts, webmon.Config{Workers: *workers, Interval: *interval}, log)
+	ev, err := evidence.Open(filepath.Join(dir, "evidence"))
+	if err != nil {
+		return err
+	}
+	svc := webmon.New(store, alerts, webmon.Config{Workers: *workers, Interval: *interval, DeepInterval: *deepInterval, Evidence: ev}, log)
 	admin := model.Actor{Scope: model.Scope{Role: model.RoleAdmin, Username: "bench"}}
 	fmt.Fprintf(env.Stderr, "creating %d monitors…\n", *sites)
 	for i := 0; i < *sites; i++ {
@@ -106,13 +113,13 @@ func runBench(env *Env, args []string) error {
 		"expected_checks_per_second": float64(*sites) / interval.Seconds(),
 		"lag_p50":                    lag.P50.String(), "lag_p99": lag.P99.String(), "lag_max": lag.Max.String(),
 		"cpu_seconds": cpu.Seconds(), "cpu_cores_used": cpu.Seconds() / elapsed.Seconds(), "cores": runtime.NumCPU(),
-		"peak_rss_mb": peakRSSMB(),
+		"peak_rss_mb": peakRSSMB(), "deep_checks": svc.DeepChecks(),
 	}
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(res)
 	}
-	fmt.Fprintf(env.Stdout, "sites %d, interval %s, ran %s\nchecks %d (%.1f/s; schedule needs %.1f/s)\nstart lag p50 %s, p99 %s, max %s\nCPU %.1f s (%.2f of %d cores), peak RSS %.0f MB\n",
-		*sites, *interval, res["duration"], lag.Checks, res["checks_per_second"], res["expected_checks_per_second"], lag.P50, lag.P99, lag.Max,
+	fmt.Fprintf(env.Stdout, "sites %d, interval %s, ran %s\nchecks %d (%.1f/s; schedule needs %.1f/s), deep checks %d\nstart lag p50 %s, p99 %s, max %s\nCPU %.1f s (%.2f of %d cores), peak RSS %.0f MB\n",
+		*sites, *interval, res["duration"], lag.Checks, res["checks_per_second"], res["expected_checks_per_second"], svc.DeepChecks(), lag.P50, lag.P99, lag.Max,
 		cpu.Seconds(), res["cpu_cores_used"], runtime.NumCPU(), res["peak_rss_mb"])
 	return nil
 }

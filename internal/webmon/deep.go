@@ -56,6 +56,9 @@ type PageVerdict struct {
 	Error   string        `json:"error,omitempty"`
 }
 
+// DeepChecks is how many deep checks have run.
+func (s *Service) DeepChecks() int64 { return s.deepCount.Load() }
+
 // deepDue reports whether a monitor's deep check is due, and if so books
 // the next one. First deep checks are spread over DeepInterval.
 func (s *Service) deepDue(m Monitor, now time.Time) bool {
@@ -79,6 +82,7 @@ func (s *Service) deepDue(m Monitor, now time.Time) bool {
 // Deep runs a monitor's deep checks now and raises or resolves
 // dns_changed, website_cloaking and the sub-page website_defaced alert.
 func (s *Service) Deep(ctx context.Context, m Monitor) DeepReport {
+	s.deepCount.Add(1)
 	var rep DeepReport
 	u, err := url.Parse(m.URL)
 	if err != nil {

@@ -59,3 +59,24 @@ func TestImport5000Sites(t *testing.T) {
 		}
 	})
 }
+
+// FuzzParseImport: any upload, CSV or YAML, is parsed without panicking,
+// and every row it yields either validated or carries its error.
+func FuzzParseImport(f *testing.F) {
+	f.Add([]byte("agency,url\nSYT,https://a.example.gov.vn/\n"))
+	f.Add([]byte("monitors:\n  - agency: SYT\n    url: https://a.example.gov.vn/\n    interval: 1m\n    must_contain: [a, b]\n"))
+	f.Add([]byte("- agency: 1\n  url: http://x/\n  timeout: [1]\n"))
+	f.Add([]byte("---\n&a [*a]\n"))
+	refs := map[string]int64{"syt": 1, "1": 1}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := webmon.ParseImport(strings.NewReader(string(data)), refs)
+		if err != nil {
+			return
+		}
+		for _, r := range rows {
+			if r.Err == nil && (r.Monitor.AgencyID != 1 || r.Monitor.Validate() != nil) {
+				t.Fatalf("row %d accepted but invalid: %+v", r.Line, r.Monitor)
+			}
+		}
+	})
+}

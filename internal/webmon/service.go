@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"canhgac/internal/alert"
@@ -92,10 +93,11 @@ type Service struct {
 	learning  map[int64]*page.Baseline // baselines still being learned
 	verdicts  map[int64]string         // content verdicts waiting to be written
 
-	deepNext map[int64]time.Time // when each monitor's next deep check is due
-	deepJobs chan Monitor
-	tlsWarn  map[int64]int      // last certificate warning raised per monitor (-1: invalid)
-	lastSnap map[string]snapRef // last evidence per monitor, kind and URL
+	deepNext  map[int64]time.Time // when each monitor's next deep check is due
+	deepJobs  chan Monitor
+	deepCount atomic.Int64
+	tlsWarn   map[int64]int      // last certificate warning raised per monitor (-1: invalid)
+	lastSnap  map[string]snapRef // last evidence per monitor, kind and URL
 }
 
 // New returns the monitoring service.
