@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -175,6 +176,11 @@ func TestMonitorPolicyAndScope(t *testing.T) {
 		must(t, e.svc.Create(ctx, officer, &m))
 		if o := e.svc.Check(ctx, m); o.Up || !strings.Contains(o.Reason, "blocked_address") {
 			t.Fatalf("officer's monitor reached loopback: %+v", o)
+		}
+		// Unless an administrator allowed the range for every monitor.
+		allowed := webmon.New(s, e.alerts, webmon.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, nil)
+		if o := allowed.Check(ctx, m); !o.Up {
+			t.Fatalf("an allowed range stayed blocked: %+v", o)
 		}
 		other := webmon.Monitor{AgencyID: e.deptB.ID, URL: "https://stc.example.gov.vn/"}
 		if err := e.svc.Create(ctx, officer, &other); !errors.As(err, &ve) || ve.Field != "agency_id" {
