@@ -440,6 +440,12 @@ func (a *analysis) bannerCues() {
 			break
 		}
 	}
+	if a.base == nil && (f.TagCounts["html"] >= 2 || f.TagCounts["body"] >= 2) {
+		// Templates emit one document; a second <html> or <body> is a page
+		// written over or appended to the site's own (alone only: against
+		// a baseline the text and structure signals see the change).
+		a.add("second_document", 0.35, "the page holds a second HTML document (%d <html>, %d <body> tags)", f.TagCounts["html"], f.TagCounts["body"])
+	}
 	if f.Words > 250 || c.InternalLink > 8 {
 		return
 	}

@@ -293,3 +293,25 @@ func TestFancyLettering(t *testing.T) {
 		t.Errorf("IPA in an article: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
 	}
 }
+
+// TestSecondDocument: a second <html>/<body> (a banner appended to or
+// written over the site's page) is reported and tips a weak banner over the
+// verdict; on its own it is not a verdict, and one document stays silent.
+func TestSecondDocument(t *testing.T) {
+	site := synthSite(400, "", "")
+	appended := append(append([]byte(nil), site...), []byte(`<html><body><h2>Touched by Nemesis. Nemesis was here</h2></body></html>`)...)
+	r := analyzeAlone(t, appended)
+	if !hasSignal(r, "second_document", "second HTML document") || r.Verdict != Defaced {
+		t.Errorf("appended banner document: %s %.2f %v, want defaced with second_document", r.Verdict, r.Score, r.Reasons)
+	}
+	if r := analyzeAlone(t, append(append([]byte(nil), site...), []byte(`<h2>Touched by Nemesis. Nemesis was here</h2>`)...)); r.Verdict == Defaced {
+		t.Errorf("the same words in one document: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
+	}
+	plain := append(append([]byte(nil), site...), []byte(`<html><body><p>Opening hours: 9 to 5.</p></body></html>`)...)
+	if r := analyzeAlone(t, plain); r.Verdict == Defaced || !hasSignal(r, "second_document", "") {
+		t.Errorf("sloppy duplicate document: %s %.2f %v, want reported, not defaced", r.Verdict, r.Score, r.Reasons)
+	}
+	if r := analyzeAlone(t, site); hasSignal(r, "second_document", "") {
+		t.Errorf("one document: %v", r.Reasons)
+	}
+}
