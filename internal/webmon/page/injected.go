@@ -95,9 +95,10 @@ func scriptLoad(src string) string {
 		}
 		u = u[:i]
 	}
-	lu := strings.ToLower(u)
-	if h := hostOf(u); h != "" && h != "raw.githubusercontent.com" && strings.Contains(lu, "/raw/") && !strings.HasSuffix(lu, ".js") {
-		return "paste"
+	if strings.Contains(u, "/raw/") && !strings.HasSuffix(u, ".js") {
+		if h := hostOf(u); h != "" && h != "raw.githubusercontent.com" {
+			return "paste"
+		}
 	}
 	seg := u[strings.LastIndexByte(u, '/')+1:]
 	if len(seg) < 8 || len(seg) > 40 {
