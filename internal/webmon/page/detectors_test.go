@@ -58,6 +58,7 @@ func TestStoredXSSScript(t *testing.T) {
 		"heading, local token":  {"", `<h2><script src="js/Q7WZ2PLK9XMRT" type="text/javascript"></script></h2>`},
 		"paragraph, token":      {"", `<p>Opening hours <script src="/media/ZX81QWERTY7"></script></p>`},
 		"div, paste raw":        {"", `<div class="box"><script src="https://paste.example.net/raw/qWe12rTy"></script></div>`},
+		"div, token":            {"", `<div class="title"><script src="https://cdn.example.com/x/AB12CD34EF"></script></div>`},
 	}
 	for name, c := range defaced {
 		r := analyzeAlone(t, synthSite(400, c[0], c[1]))
@@ -67,7 +68,6 @@ func TestStoredXSSScript(t *testing.T) {
 	}
 	clean := map[string][2]string{
 		"widget in a link":        {`<li><a href="/shop"><script src="/static/js/cart-badge.js"></script>Shop</a></li>`, ""},
-		"opaque loader in a div":  {"", `<div><script src="https://cdn.example.com/loader/AB12CD34EF"></script></div>`},
 		"keyed maps api in text":  {"", `<p>Find us: <script src="https://maps.googleapis.com/maps/api/js?key=AIZAQWERTY123"></script></p>`},
 		"ad code in a paragraph":  {"", `<p><script async src="https://ads.example.org/show_ads.js"></script></p>`},
 		"raw file on github":      {"", `<p><script src="https://raw.githubusercontent.com/acme/widgets/main/raw/badge.js"></script></p>`},
@@ -104,9 +104,14 @@ func TestScriptMarkupInTitle(t *testing.T) {
 	if r.Verdict == Defaced {
 		t.Errorf("markup in the title alone: %s %.2f %v, want not defaced", r.Verdict, r.Score, r.Reasons)
 	}
-	opaque := analyzeAlone(t, synthSite(400, "", `<div><script src="/lib/QWERTY12AB"></script></div>`))
+	bodyLevel := strings.Replace(string(synthSite(400, "", "")), "</body>", `<script src="/lib/QWERTY12AB"></script></body>`, 1)
+	opaque := analyzeAlone(t, []byte(bodyLevel))
 	if !hasSignal(opaque, "suspicious_script", "opaque script body") || opaque.Verdict == Defaced {
-		t.Errorf("opaque script in a div: %s %.2f %v, want reported, not defaced", opaque.Verdict, opaque.Score, opaque.Reasons)
+		t.Errorf("opaque loader at body level: %s %.2f %v, want reported, not defaced", opaque.Verdict, opaque.Score, opaque.Reasons)
+	}
+	head := strings.Replace(string(synthSite(400, "", "")), "</head>", `<script src="https://cdn.example.com/loader/AB12CD34EF"></script></head>`, 1)
+	if r := analyzeAlone(t, []byte(head)); r.Verdict == Defaced || !hasSignal(r, "suspicious_script", "opaque script src") {
+		t.Errorf("opaque loader in head: %s %.2f %v, want reported, not defaced", r.Verdict, r.Score, r.Reasons)
 	}
 }
 
