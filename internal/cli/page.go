@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"canhgac/internal/webmon/domainlist"
 	"canhgac/internal/webmon/page"
 )
 
@@ -22,7 +23,7 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-const pageUsage = `Usage: canhgac page check [--baseline FILE]... --current FILE [--url URL] [--json]
+const pageUsage = `Usage: canhgac page check [--baseline FILE]... --current FILE [--url URL] [--domains FILE]... [--json]
 
 Judges a saved web page for defacement: hidden gambling links, cloaking
 scripts, defacer banners, links to listed gambling domains and, with one or
@@ -32,7 +33,9 @@ domains and structure.
 --current "-" reads the page from standard input. With --json one JSON object
 is printed: {"verdict":"clean|changed|defaced","score":0..1,"reasons":[…]};
 without it a short summary (Vietnamese / English). The exit status is 0 for
-every verdict and non-zero only when an input cannot be read.
+every verdict and non-zero only when an input cannot be read. --domains adds
+a domain list file (hosts format or one domain a line) to the shipped
+gambling list.
 `
 
 func runPage(env *Env, args []string) error {
@@ -49,6 +52,8 @@ func runPage(env *Env, args []string) error {
 	fs.Var(&baselines, "baseline", "a previous fetch of the page (repeatable)")
 	current := fs.String("current", "", `the page to judge ("-" for standard input)`)
 	pageURL := fs.String("url", "", "the page's URL, to tell its own links from external ones")
+	var domainFiles stringList
+	fs.Var(&domainFiles, "domains", "a gambling/malicious domain list (hosts file or one domain a line) added to the shipped one (repeatable)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -79,7 +84,13 @@ func runPage(env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("current %s: %w", *current, err)
 	}
-	res := page.Analyze(cur, page.Learn(learned...), page.Options{})
+	opt := page.Options{}
+	if len(domainFiles) > 0 {
+		if opt.Domains, err = domainlist.LoadFiles(domainFiles...); err != nil {
+			return err
+		}
+	}
+	res := page.Analyze(cur, page.Learn(learned...), opt)
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetEscapeHTML(false)

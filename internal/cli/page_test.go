@@ -91,3 +91,23 @@ func TestPageCheckUnreadableInput(t *testing.T) {
 		t.Fatalf("usage: exit %d, %q", code, out)
 	}
 }
+
+// An operator's domain list is used: a link to a listed domain becomes a
+// reason; a missing list file is an error, not a silent fallback.
+func TestPageCheckDomainList(t *testing.T) {
+	linked := strings.Replace(cleanPage, "<footer>", `<p><a href="https://vay-tien-nhanh.example/">Vay tiền</a></p><footer>`, 1)
+	page := writeFile(t, "linked.html", linked)
+	list := writeFile(t, "list.txt", "0.0.0.0 vay-tien-nhanh.example\n")
+	_, out, _ := runCLI(t, "", "page", "check", "--current", page, "--json")
+	if strings.Contains(out, "listed_domain") {
+		t.Fatalf("listed without the list: %s", out)
+	}
+	code, out, errs := runCLI(t, "", "page", "check", "--current", page, "--domains", list, "--json")
+	verdictOf(t, out)
+	if code != 0 || !strings.Contains(out, "listed_domain") || !strings.Contains(out, "vay-tien-nhanh.example") {
+		t.Fatalf("with the list: exit %d, %s %s", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "", "page", "check", "--current", page, "--domains", list+".missing"); code == 0 || !strings.Contains(errs, "domain list") {
+		t.Fatalf("missing list file: exit %d, %s", code, errs)
+	}
+}

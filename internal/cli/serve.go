@@ -24,6 +24,7 @@ import (
 	"canhgac/internal/ui"
 	"canhgac/internal/webmon"
 	"canhgac/internal/webmon/dnscheck"
+	"canhgac/internal/webmon/domainlist"
 	"canhgac/internal/webmon/evidence"
 	"canhgac/internal/webmon/fetch"
 	"canhgac/internal/webmon/render"
@@ -48,6 +49,7 @@ func runServe(env *Env, args []string) error {
 	dnsServer := fs.String("dns-server", envDefault(env, "dns-server", ""), "DNS server (host:port) the DNS hijack check asks (default: the system resolver)")
 	deepInterval := fs.Duration("deep-interval", envDuration(env, "deep-interval", time.Hour), "how often each website gets the deep check: DNS, cloaking probe, sub-pages and 404 page")
 	retention := fs.Duration("evidence-retention", envDuration(env, "evidence-retention", 90*24*time.Hour), "how long page snapshots are kept as evidence")
+	domainFiles := fs.String("domain-lists", envDefault(env, "domain-lists", ""), "comma-separated gambling/malicious domain list files (hosts format or one domain a line) added to the shipped list")
 	chromiumPath := fs.String("chromium", envDefault(env, "chromium", ""), "Chromium binary for JavaScript-rendered monitors and screenshots (default: found on PATH; none disables them)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -129,6 +131,12 @@ func runServe(env *Env, args []string) error {
 	api.Register(srv)
 	api.RegisterAlerts(srv, alerts)
 	wcfg := webmon.Config{Allow: allow, DeepInterval: *deepInterval, Retention: *retention, DNS: &dnscheck.Resolver{Server: *dnsServer}}
+	if *domainFiles != "" {
+		if wcfg.Domains, err = domainlist.LoadFiles(strings.Split(*domainFiles, ",")...); err != nil {
+			return err
+		}
+		log.Info("domain lists loaded", "domains", wcfg.Domains.Len())
+	}
 	if wcfg.Evidence, err = evidence.Open(filepath.Join(sf.data, "evidence")); err != nil {
 		return err
 	}

@@ -59,12 +59,12 @@ func (s *Service) content(ctx context.Context, m Monitor, o Outcome) {
 	}
 	var r page.Result
 	if base == nil {
-		r = page.Analyze(f, nil, page.Options{})
+		r = page.Analyze(f, nil, page.Options{Domains: s.cfg.Domains})
 		if r.Verdict != page.Defaced {
 			s.learn(ctx, m, f, at, body)
 		}
 	} else {
-		r = page.Analyze(f, base, page.Options{})
+		r = page.Analyze(f, base, page.Options{Domains: s.cfg.Domains})
 	}
 	defaced, changed := fmt.Sprintf("monitor:%d:defaced", m.ID), fmt.Sprintf("monitor:%d:changed", m.ID)
 	switch r.Verdict {

@@ -352,7 +352,7 @@ func (s *Service) judgePage(ctx context.Context, m Monitor, at, kind string) Pag
 		pv.Error = err.Error()
 		return pv
 	}
-	r := page.Analyze(f, nil, page.Options{})
+	r := page.Analyze(f, nil, page.Options{Domains: s.cfg.Domains})
 	if r.Verdict != page.Defaced {
 		return pv // alone, a legitimate page is never "changed"
 	}

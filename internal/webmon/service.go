@@ -20,6 +20,7 @@ import (
 	"canhgac/internal/storage"
 	"canhgac/internal/textfold"
 	"canhgac/internal/webmon/dnscheck"
+	"canhgac/internal/webmon/domainlist"
 	"canhgac/internal/webmon/evidence"
 	"canhgac/internal/webmon/fetch"
 	"canhgac/internal/webmon/page"
@@ -68,6 +69,9 @@ type Config struct {
 	// EvidenceMaxBytes caps the evidence store (0: no cap).
 	Retention        time.Duration
 	EvidenceMaxBytes int64
+	// Domains is the gambling/malicious domain list pages are checked
+	// against; nil uses the embedded one.
+	Domains *domainlist.List
 	// Render renders JavaScript pages (monitors with RenderJS) and takes
 	// screenshots of defaced pages; nil analyses raw HTML only.
 	Render *render.Pool

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -170,4 +171,42 @@ func Embedded() *List {
 		embeddedList = l
 	})
 	return embeddedList
+}
+
+// Merge returns one list holding every domain of the given lists (nil
+// lists are skipped).
+func Merge(lists ...*List) *List {
+	out := &List{set: make(map[string]struct{})}
+	for _, l := range lists {
+		if l == nil {
+			continue
+		}
+		for d := range l.set {
+			out.set[d] = struct{}{}
+		}
+	}
+	return out
+}
+
+// LoadFiles returns the embedded list with the domains of each file added:
+// how operators bring in an updated blocklist (hostsVN, chongluadao, a
+// Ministry list) on a closed network.
+func LoadFiles(paths ...string) (*List, error) {
+	lists := []*List{Embedded()}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("domain list: %w", err)
+		}
+		l, err := Load(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("domain list %s: %w", p, err)
+		}
+		if l.Len() == 0 {
+			return nil, fmt.Errorf("domain list %s: no domains in it", p)
+		}
+		lists = append(lists, l)
+	}
+	return Merge(lists...), nil
 }

@@ -1,6 +1,8 @@
 package domainlist
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -93,4 +95,34 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An operator's file adds to the shipped list; a missing or empty file is
+// an error, not a silently empty list.
+func TestLoadFilesAddsToEmbedded(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "extra.txt")
+	if err := os.WriteFile(p, []byte("# Ministry list\n0.0.0.0 lua-dao-ngan-hang.example\nvay-tien-nhanh.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LoadFiles(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Len() != Embedded().Len()+2 {
+		t.Fatalf("merged %d domains, want %d", l.Len(), Embedded().Len()+2)
+	}
+	if _, ok := l.Match("www.vay-tien-nhanh.example"); !ok {
+		t.Fatal("a domain from the file does not match")
+	}
+	if _, ok := Embedded().Match("vay-tien-nhanh.example"); ok {
+		t.Fatal("loading a file changed the shipped list")
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("# nothing\n"), 0o600)
+	for _, bad := range []string{empty, filepath.Join(dir, "missing.txt")} {
+		if _, err := LoadFiles(bad); err == nil {
+			t.Fatalf("%s accepted", bad)
+		}
+	}
 }
