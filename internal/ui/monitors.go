@@ -80,7 +80,9 @@ func (h *monitorUI) list(w http.ResponseWriter, r *http.Request) {
 
 func (h *monitorUI) create(w http.ResponseWriter, r *http.Request) {
 	m := webmon.Monitor{AgencyID: formID(r, "agency_id"), Name: r.PostFormValue("name"), URL: r.PostFormValue("url"),
-		IntervalSeconds: formInt(r, "interval_seconds"), MustContain: r.PostFormValue("must_contain"), MustNotContain: r.PostFormValue("must_not_contain")}
+		IntervalSeconds: formInt(r, "interval_seconds"), MustContain: r.PostFormValue("must_contain"), MustNotContain: r.PostFormValue("must_not_contain"),
+		TimeoutSeconds: formInt(r, "timeout_seconds"), ExpectedStatus: formInt(r, "expected_status"), PageBudget: formInt(r, "page_budget"),
+		RenderJS: r.PostFormValue("render_js") == "true"}
 	if err := h.svc.Create(r.Context(), httpd.Actor(r), &m); err != nil {
 		v, verr := h.view(r, m)
 		if verr != nil || !formError(v, err) {

@@ -29,7 +29,10 @@ func TestMonitorPages(t *testing.T) {
 			t.Fatal("bad URL not explained")
 		}
 		want(t, b.post("/monitors", url.Values{"url": {"https://syt.example.gov.vn/"}, "agency_id": {fmt.Sprint(e.deptA.ID)},
-			"name": {"Cổng Sở Y tế"}, "interval_seconds": {"60"}, "must_contain": {"Sở Y tế"}}), http.StatusSeeOther)
+			"name": {"Cổng Sở Y tế"}, "interval_seconds": {"60"}, "must_contain": {"Sở Y tế"}, "page_budget": {"20"}, "expected_status": {"200"}}), http.StatusSeeOther)
+		if ms, _ := svc.List(ctx, model.System); len(ms) != 2 || ms[0].AgencyID != e.deptA.ID || ms[0].PageBudget != 20 || ms[0].ExpectedStatus != 200 {
+			t.Fatalf("created from the form: %+v", ms)
+		}
 		p = want(t, b.get("/monitors"), http.StatusOK)
 		if !strings.Contains(p.body, "Cổng Sở Y tế") || strings.Contains(p.body, "Sở Tài chính") || !strings.Contains(p.body, "Chưa kiểm tra") {
 			t.Fatalf("officer's monitors page:\n%s", p.body)
