@@ -97,7 +97,7 @@ func TestMonitorEvidencePages(t *testing.T) {
 		b.login("can-bo-a")
 		p := want(t, b.get(fmt.Sprintf("/monitors/%d", m.ID)), http.StatusOK)
 		if !strings.Contains(p.body, `id="monitor-snapshots"`) || !strings.Contains(p.body, fmt.Sprintf("/monitors/%d/snapshots/%d", m.ID, snaps[0].ID)) ||
-			!strings.Contains(p.body, "Bị thay đổi giao diện") {
+			!strings.Contains(p.body, "Bị thay đổi giao diện") || strings.Count(p.body, `id="monitor-edit"`) != 1 || strings.Count(p.body, `id="monitor-snapshots"`) != 1 {
 			t.Fatalf("monitor page lacks its evidence:\n%s", p.body)
 		}
 		p = want(t, b.get(fmt.Sprintf("/monitors/%d/snapshots/%d", m.ID, snaps[0].ID)), http.StatusOK)
