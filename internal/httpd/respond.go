@@ -61,6 +61,9 @@ func StatusOf(err error) (status int, code, field, msg string) {
 		return http.StatusConflict, CodeConflict, "", err.Error()
 	case errors.Is(err, model.ErrForbidden):
 		return http.StatusForbidden, CodeForbidden, "", err.Error()
+	case errors.Is(err, model.ErrUnauthenticated):
+		// Nothing more: a revoked or unknown credential learns nothing.
+		return http.StatusUnauthorized, CodeUnauthorized, "", "unauthenticated"
 	}
 	return http.StatusInternalServerError, CodeInternal, "", "internal error"
 }

@@ -15,6 +15,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrForbidden means the caller's role may not do this at all.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthenticated means the credential is unknown, expired or
+	// revoked (an agent's secret, an enrollment token).
+	ErrUnauthenticated = errors.New("unauthenticated")
 )
 
 // ValidationError names the field that is wrong and why.

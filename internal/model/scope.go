@@ -65,7 +65,7 @@ func (s Scope) Can(action Action, resource Resource) bool {
 		return resource != ResourceUser || action == ActionRead
 	case RoleOfficer, RoleTelecom:
 		switch resource {
-		case ResourceAsset, ResourceAlert, ResourceSilence:
+		case ResourceAsset, ResourceAlert, ResourceSilence, ResourceAgent:
 			return true
 		case ResourceAgency, ResourceUser, ResourceAudit, ResourceOncall:
 			return action == ActionRead
@@ -101,4 +101,7 @@ const (
 	// ResourceOncall is the duty roster, escalation chains, notification
 	// channels and inbound alert sources: the duty team's configuration.
 	ResourceOncall Resource = "oncall"
+	// ResourceAgent is endpoint agents, their enrollment tokens and tasks,
+	// scoped to agencies like assets.
+	ResourceAgent Resource = "agent"
 )

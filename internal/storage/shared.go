@@ -71,3 +71,13 @@ func (w *where) In(col string, vals ...any) {
 
 // Args are the arguments of the conditions, in order.
 func (w *where) Args() []any { return w.args }
+
+// InsertAsset creates an asset inside a capability's transaction (an
+// enrolled agent becomes its host's asset in the same commit), validated,
+// scoped and audited like CreateAsset.
+func (s *Store) InsertAsset(ctx context.Context, tx *sql.Tx, actor model.Actor, a *model.Asset) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	return s.insertAsset(ctx, tx, actor, a, "create")
+}

@@ -1,0 +1,254 @@
+// Package fleet is the server side of canhgac's endpoint agents: enrollment
+// tokens, enrolled agents (each one an asset of its agency), their health
+// from heartbeats, the events they upload (stored exactly once, keyed by
+// the agent's sequence numbers), and signed tasks delivered by long-poll.
+//
+// Agents authenticate with a per-agent secret issued at enrollment; only
+// its SHA-256 is stored. Tasks are signed with the server's Ed25519 key,
+// whose public half each agent receives at enrollment, so a row altered in
+// the database cannot make an agent do anything: the agent verifies every
+// task, and there is no task that runs a shell command.
+package fleet
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"canhgac/internal/alert"
+	"canhgac/internal/storage"
+)
+
+// Alerter is the part of the alert pipeline the fleet uses.
+type Alerter interface {
+	Raise(ctx context.Context, a alert.Alert) (alert.RaiseResult, error)
+	Recover(ctx context.Context, source, key string) (bool, error)
+}
+
+// Source is the alert source name of the fleet.
+const Source = "fleet"
+
+// Config tunes the service.
+type Config struct {
+	// KeyFile holds the task-signing key (created 0600 if missing).
+	KeyFile string
+	// Heartbeat is the interval agents are told to use (default 60 s); an
+	// agent is late after 2 and offline after 5 missed heartbeats.
+	Heartbeat time.Duration
+	// LongPoll is the longest a task poll is held open (default 30 s).
+	LongPoll time.Duration
+}
+
+// Service runs the fleet.
+type Service struct {
+	store  *storage.Store
+	alerts Alerter
+	cfg    Config
+	key    ed25519.PrivateKey
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	waiters map[int64][]chan struct{} // task polls waiting per agent
+	offline map[int64]bool            // agents the offline alert was raised for
+}
+
+// New opens the fleet service, creating the signing key on first start.
+func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 60 * time.Second
+	}
+	if cfg.LongPoll <= 0 {
+		cfg.LongPoll = 30 * time.Second
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	key, err := loadKey(cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log,
+		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}}, nil
+}
+
+// loadKey reads the signing key, or creates one. Without a file (tests) the
+// key lives only in memory.
+func loadKey(path string) (ed25519.PrivateKey, error) {
+	if path == "" {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, err
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		seed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return nil, fmt.Errorf("fleet: %s is not a task-signing key", path)
+		}
+		return ed25519.NewKeyFromSeed(seed), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(base64.StdEncoding.EncodeToString(k.Seed())+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// PublicKey is the task-signing key agents verify tasks with.
+func (s *Service) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+
+// HeartbeatInterval is the interval agents are told to use.
+func (s *Service) HeartbeatInterval() time.Duration { return s.cfg.Heartbeat }
+
+// Health is an agent's state from its heartbeats.
+type Health string
+
+// Health states.
+const (
+	Online  Health = "online"
+	Late    Health = "late"
+	Offline Health = "offline"
+	Revoked Health = "revoked"
+)
+
+// health judges an agent last seen at seen.
+func (s *Service) health(seen *time.Time, revoked bool, now time.Time) Health {
+	switch {
+	case revoked:
+		return Revoked
+	case seen == nil || now.Sub(*seen) > 5*s.cfg.Heartbeat:
+		return Offline
+	case now.Sub(*seen) > 2*s.cfg.Heartbeat:
+		return Late
+	}
+	return Online
+}
+
+// notify wakes an agent's task polls.
+func (s *Service) notify(agentID int64) {
+	s.mu.Lock()
+	ws := s.waiters[agentID]
+	delete(s.waiters, agentID)
+	s.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+}
+
+func (s *Service) wait(agentID int64) chan struct{} {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.waiters[agentID] = append(s.waiters[agentID], ch)
+	s.mu.Unlock()
+	return ch
+}
+
+func (s *Service) unwait(agentID int64, ch chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws := s.waiters[agentID]
+	for i, w := range ws {
+		if w == ch {
+			s.waiters[agentID] = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(s.waiters[agentID]) == 0 {
+		delete(s.waiters, agentID)
+	}
+}
+
+// Run raises agent_offline for agents that stopped sending heartbeats and
+// resolves it when they are back, until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(max(s.cfg.Heartbeat/2, time.Second))
+	defer t.Stop()
+	for {
+		if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("fleet sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// sweep compares every agent's health with the alerts raised.
+func (s *Service) sweep(ctx context.Context) error {
+	rows, err := s.store.DB().QueryContext(ctx, `SELECT id, agency_id, asset_id, hostname, last_seen_at FROM agents WHERE revoked_at IS NULL`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id, agency int64
+		asset      *int64
+		host       string
+		seen       *time.Time
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.agency, &r.asset, &r.host, &r.seen); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	now := s.store.Now()
+	for _, r := range all {
+		off := s.health(r.seen, false, now) == Offline && r.seen != nil
+		s.mu.Lock()
+		was := s.offline[r.id]
+		s.offline[r.id] = off
+		s.mu.Unlock()
+		if off == was || s.alerts == nil {
+			continue
+		}
+		key := fmt.Sprintf("agent:%d:offline", r.id)
+		if off {
+			_, err = s.alerts.Raise(ctx, alert.Alert{Source: Source, Kind: "fleet.agent_offline", Severity: alert.Medium, DedupKey: key,
+				AssetID: r.asset, AgencyID: &r.agency, Title: "Máy mất kết nối agent: " + r.host,
+				Details: fmt.Sprintf("%s last seen %s", r.host, r.seen.Format(time.RFC3339))})
+		} else {
+			_, err = s.alerts.Recover(ctx, Source, key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inTx is a shorthand.
+func (s *Service) inTx(ctx context.Context, fn func(*sql.Tx) error) error { return s.store.InTx(ctx, fn) }
+
+// Sweep runs one round of the offline check (Run does it periodically).
+func (s *Service) Sweep(ctx context.Context) error { return s.sweep(ctx) }
