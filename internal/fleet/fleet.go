@@ -248,7 +248,9 @@ func (s *Service) sweep(ctx context.Context) error {
 }
 
 // inTx is a shorthand.
-func (s *Service) inTx(ctx context.Context, fn func(*sql.Tx) error) error { return s.store.InTx(ctx, fn) }
+func (s *Service) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.store.InTx(ctx, fn)
+}
 
 // Sweep runs one round of the offline check (Run does it periodically).
 func (s *Service) Sweep(ctx context.Context) error { return s.sweep(ctx) }
