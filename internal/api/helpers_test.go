@@ -11,10 +11,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"canhgac/internal/alert"
 	"canhgac/internal/api"
 	"canhgac/internal/auth"
+	"canhgac/internal/fleet"
 	"canhgac/internal/httpd"
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
@@ -43,6 +45,11 @@ func newEnv(t *testing.T, store *storage.Store) *env {
 	}
 	api.RegisterAlerts(srv, alerts)
 	api.RegisterMonitors(srv, webmon.New(store, alerts, webmon.Config{}, nil))
+	fl, err := fleet.New(store, alerts, fleet.Config{LongPoll: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.RegisterFleet(srv, fl)
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)
 	ts := httptest.NewServer(srv.Handler())

@@ -18,6 +18,7 @@ import (
 	"canhgac/internal/alert"
 	"canhgac/internal/api"
 	"canhgac/internal/auth"
+	"canhgac/internal/fleet"
 	"canhgac/internal/httpd"
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
@@ -152,10 +153,16 @@ func runServe(env *Env, args []string) error {
 	}
 	monitors := webmon.New(store, alerts, wcfg, log)
 	api.RegisterMonitors(srv, monitors)
+	agents, err := fleet.New(store, alerts, fleet.Config{KeyFile: filepath.Join(sf.data, "fleet-task-signing.key")}, log)
+	if err != nil {
+		return err
+	}
+	api.RegisterFleet(srv, agents)
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)
 	ui.RegisterMonitors(srv, monitors)
 	go sweepSessions(ctx, store, log)
+	go agents.Run(ctx)
 	go alerts.Run(ctx, *tick, log)
 	go func() {
 		if err := monitors.Run(ctx); err != nil {

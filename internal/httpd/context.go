@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 
 	"canhgac/internal/model"
 )
@@ -44,5 +45,5 @@ func Actor(r *http.Request) model.Actor {
 
 // IsAPI reports whether r is for the JSON API rather than the web UI.
 func IsAPI(r *http.Request) bool {
-	return len(r.URL.Path) >= 8 && r.URL.Path[:8] == "/api/v1/"
+	return strings.HasPrefix(r.URL.Path, "/api/v1/") || strings.HasPrefix(r.URL.Path, "/agent/v1/")
 }
