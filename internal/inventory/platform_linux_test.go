@@ -1,0 +1,3 @@
+package inventory
+
+func isLinux() bool { return true }
