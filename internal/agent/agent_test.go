@@ -1,0 +1,198 @@
+package agent_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"canhgac/internal/agent"
+	"canhgac/internal/agent/spool"
+	"canhgac/internal/alert"
+	"canhgac/internal/api"
+	"canhgac/internal/auth"
+	"canhgac/internal/fleet"
+	"canhgac/internal/httpd"
+	"canhgac/internal/model"
+	"canhgac/internal/storage"
+	"canhgac/internal/storage/storagetest"
+)
+
+var ctx = context.Background()
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type server struct {
+	ts          *httptest.Server
+	fleet       *fleet.Service
+	store       *storage.Store
+	fingerprint string
+	agency      model.Agency
+}
+
+// newServer is canhgac's real HTTP server with the agent channel, on a
+// loopback TLS listener.
+func newServer(t *testing.T, s *storage.Store) *server {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httpd.New(httpd.Config{MaxBodyBytes: 1 << 20}, s, auth.New(s, auth.DefaultConfig()), log)
+	alerts, err := alert.New(ctx, s, alert.DefaultConfig())
+	must(t, err)
+	fl, err := fleet.New(s, alerts, fleet.Config{Heartbeat: 5 * time.Second, LongPoll: 2 * time.Second}, log)
+	must(t, err)
+	api.RegisterFleet(srv, fl)
+	ts := httptest.NewTLSServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	sum := sha256.Sum256(ts.Certificate().Raw)
+	sv := &server{ts: ts, fleet: fl, store: s, fingerprint: hex.EncodeToString(sum[:])}
+	sv.agency = model.Agency{Name: "Sở Y tế", Kind: model.AgencyProvince}
+	must(t, s.CreateAgency(ctx, model.Actor{Scope: model.System}, &sv.agency))
+	return sv
+}
+
+func (sv *server) token(t *testing.T, uses int) string {
+	tok := fleet.EnrollmentToken{AgencyID: sv.agency.ID, MaxUses: uses}
+	secret, err := sv.fleet.CreateToken(ctx, model.Actor{Scope: model.Scope{Role: model.RoleAdmin, Username: "admin"}}, &tok, time.Hour)
+	must(t, err)
+	return secret
+}
+
+var machine = fleet.EnrollRequest{MachineID: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", Hostname: "may-chu-web", OSName: "Debian GNU/Linux", OSVersion: "12", Arch: "amd64"}
+
+// Enrollment pins the server's certificate: a wrong pin is refused before
+// the token is even sent, and the state file keeps the secret at 0600.
+func TestEnrollPinsTheServer(t *testing.T) {
+	sv := newServer(t, storagetest.Backends(t)[0].Open(t))
+	tok := sv.token(t, 1)
+	wrong := strings.Repeat("ab", 32)
+	if _, err := agent.Enroll(ctx, agent.EnrollOptions{Server: sv.ts.URL, Token: tok, Fingerprint: wrong, Host: machine}); err == nil {
+		t.Fatal("enrolled with a server whose certificate is not the pinned one")
+	}
+	// Not pinned and not trusted by the system roots: refused.
+	if _, err := agent.Enroll(ctx, agent.EnrollOptions{Server: sv.ts.URL, Token: tok, Host: machine}); err == nil {
+		t.Fatal("enrolled with an untrusted server")
+	}
+	if _, err := agent.Enroll(ctx, agent.EnrollOptions{Server: strings.Replace(sv.ts.URL, "https", "http", 1), Token: tok, Host: machine}); err == nil {
+		t.Fatal("enrolled over plain HTTP")
+	}
+	st, err := agent.Enroll(ctx, agent.EnrollOptions{Server: sv.ts.URL, Token: tok, Fingerprint: strings.ToUpper(sv.fingerprint[:2]) + ":" + sv.fingerprint[2:], Host: machine})
+	must(t, err)
+	if st.Fingerprint != sv.fingerprint || st.AgentID == 0 || st.Secret == "" {
+		t.Fatalf("state %+v", st)
+	}
+	path := filepath.Join(t.TempDir(), "agent.json")
+	must(t, st.Save(path))
+	info, err := os.Stat(path)
+	must(t, err)
+	if info.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode %v", info.Mode().Perm())
+	}
+	back, err := agent.LoadState(path)
+	must(t, err)
+	if *back != *st {
+		t.Fatalf("state did not survive: %+v", back)
+	}
+	must(t, os.Chmod(path, 0o644))
+	if _, err := agent.LoadState(path); err == nil {
+		t.Fatal("a world-readable state file was used")
+	}
+}
+
+// A running agent: heartbeats make it online; a signed task is run and its
+// result stored; an unknown kind is refused; events emitted while running
+// reach the server once; revocation stops the agent.
+func TestAgentRuns(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		sv := newServer(t, s)
+		st, err := agent.Enroll(ctx, agent.EnrollOptions{Server: sv.ts.URL, Token: sv.token(t, 1), Fingerprint: sv.fingerprint, Host: machine})
+		must(t, err)
+		c, err := agent.NewClient(st.Server, st.Fingerprint, st.Secret, nil, false)
+		must(t, err)
+		sp, err := spool.Open(t.TempDir(), spool.Options{})
+		must(t, err)
+		defer sp.Close()
+		ran := make(chan json.RawMessage, 1)
+		a := &agent.Agent{State: st, Client: c, Spool: sp, Version: "test", PollWait: 2 * time.Second,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Tasks: map[string]agent.TaskFunc{fleet.TaskInventory: func(ctx context.Context, p json.RawMessage) (any, error) {
+				ran <- p
+				return map[string]int{"packages": 1500}, nil
+			}}}
+		for i := range 3 {
+			must(t, a.Emit("fim.modified", map[string]any{"path": "/var/www/html/index.php", "n": i}))
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.Run(runCtx) }()
+		defer func() { stop(); <-done }()
+
+		admin := model.Actor{Scope: model.Scope{Role: model.RoleAdmin, Username: "admin"}}
+		task, err := sv.fleet.CreateTask(ctx, admin, st.AgentID, fleet.TaskInventory, json.RawMessage(`{"full":true}`), time.Minute)
+		must(t, err)
+		select {
+		case p := <-ran:
+			if string(p) != `{"full":true}` {
+				t.Fatalf("payload %s", p)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the agent did not run the task")
+		}
+		waitFor(t, func() bool {
+			ts, _ := sv.fleet.Tasks(ctx, model.System, st.AgentID)
+			return len(ts) == 1 && ts[0].ID == task.ID && ts[0].State == fleet.TaskDone && strings.Contains(string(ts[0].Result), "1500")
+		})
+		waitFor(t, func() bool {
+			evs, _ := sv.fleet.Events(ctx, model.System, st.AgentID, 0, 100)
+			return len(evs) == 3 && evs[2].Seq == 3 && sp.Stats().Pending == 0
+		})
+		ag, err := sv.fleet.Get(ctx, model.System, st.AgentID)
+		must(t, err)
+		if ag.Health != fleet.Online || ag.Version != "test" {
+			t.Fatalf("agent after heartbeats: %+v", ag)
+		}
+		// A task of a kind the agent does not know is refused, not run.
+		cfgTask, err := sv.fleet.CreateTask(ctx, admin, st.AgentID, fleet.TaskAgentConfig, nil, time.Minute)
+		must(t, err)
+		waitFor(t, func() bool {
+			ts, _ := sv.fleet.Tasks(ctx, model.System, st.AgentID)
+			return len(ts) == 2 && ts[0].ID == cfgTask.ID && ts[0].State == fleet.TaskFailed && strings.Contains(ts[0].Error, "refused")
+		})
+		if a.Stats().TasksRejected != 1 {
+			t.Fatalf("stats %+v", a.Stats())
+		}
+		must(t, sv.fleet.Revoke(ctx, admin, st.AgentID))
+		select {
+		case err := <-done:
+			if !errors.Is(err, agent.ErrRevoked) {
+				t.Fatalf("revoked agent stopped with %v", err)
+			}
+			done <- nil
+		case <-time.After(30 * time.Second):
+			t.Fatal("the revoked agent kept running")
+		}
+	})
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
