@@ -288,19 +288,23 @@ func collectApk(_ context.Context, root string) ([]Package, error) {
 	return nil, nil
 }
 
-// collectRPM reads the first rpm database found. It returns an error
-// wrapping ErrUnsupportedRPMDB when only an older format exists.
+// rpmDBPaths lists where rpm keeps its package database, newest layout
+// and format first: a system converted to SQLite may keep its old files.
+var rpmDBPaths = []string{
+	"usr/lib/sysimage/rpm/rpmdb.sqlite",
+	"var/lib/rpm/rpmdb.sqlite",
+	"usr/lib/sysimage/rpm/Packages.db",
+	"var/lib/rpm/Packages.db",
+	"usr/lib/sysimage/rpm/Packages",
+	"var/lib/rpm/Packages",
+}
+
+// collectRPM reads the first rpm database found.
 func collectRPM(ctx context.Context, root string) ([]Package, error) {
-	for _, n := range []string{"usr/lib/sysimage/rpm/rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite"} {
+	for _, n := range rpmDBPaths {
 		p := filepath.Join(root, n)
-		if _, err := os.Stat(p); err == nil {
-			return parseRPMSQLite(ctx, p)
-		}
-	}
-	for _, n := range []string{"usr/lib/sysimage/rpm/Packages.db", "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages", "var/lib/rpm/Packages"} {
-		p := filepath.Join(root, n)
-		if _, err := os.Stat(p); err == nil {
-			return nil, fmt.Errorf("%s: %w", p, ErrUnsupportedRPMDB)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return parseRPMDB(ctx, p)
 		}
 	}
 	return nil, nil

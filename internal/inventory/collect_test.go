@@ -144,6 +144,20 @@ func TestCollectFakeRockyAndAlpineRoots(t *testing.T) {
 		t.Errorf("packages %d, errors %q", len(inv.Packages), inv.Errors)
 	}
 
+	centos := t.TempDir()
+	bdb, err := os.ReadFile(gunzipFixture(t, "rpm-bdb-Packages"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, centos, map[string][]byte{"var/lib/rpm/Packages": bdb})
+	inv, err = Collect(context.Background(), Options{Root: centos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Packages) != 35 || len(inv.Errors) != 0 {
+		t.Errorf("centos: %d packages, errors %q", len(inv.Packages), inv.Errors)
+	}
+
 	alpine := t.TempDir()
 	writeTree(t, alpine, map[string][]byte{
 		"etc/os-release":       []byte(osReleaseSamples["alpine"].text),

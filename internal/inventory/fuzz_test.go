@@ -2,6 +2,8 @@ package inventory
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"fmt"
 	"os"
 	"strings"
@@ -65,6 +67,28 @@ func FuzzParseRPMHeader(f *testing.F) {
 		if p.Name != h.Name {
 			t.Fatal("Package changed the name")
 		}
+	})
+}
+
+// FuzzParseRPMBerkeleyDB mutates a small Berkeley DB hash file (a
+// metadata page, one hash page and overflow pages, as db_load writes them).
+func FuzzParseRPMBerkeleyDB(f *testing.F) {
+	if b, err := os.ReadFile("testdata/rpm-bdb-Packages.chksum512.gz"); err == nil {
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			if db, err := io.ReadAll(zr); err == nil {
+				f.Add(db[:min(len(db), 512*24)])
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parseBerkeleyDB(bytes.NewReader(b), int64(len(b)))
+	})
+}
+
+func FuzzParseRPMNDB(f *testing.F) {
+	f.Add(writeNDB(rockyBlobs()))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parseNDB(bytes.NewReader(b), int64(len(b)))
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -205,6 +206,30 @@ func splitSourceRPM(s string) (name, version, release string, ok bool) {
 	return s[:j], s[j+1:], release, true
 }
 
+// ParseRPMDB reads the installed packages from an rpm package database in
+// any of the formats rpm has used, recognised by the file's magic number:
+// SQLite (rpmdb.sqlite, see [ParseRPMSQLite]), Berkeley DB hash (Packages,
+// see [ParseRPMBerkeleyDB]) or NDB (Packages.db, see [ParseRPMNDB]). Other
+// files yield an error wrapping [ErrUnsupportedRPMDB].
+func ParseRPMDB(path string) ([]Package, error) {
+	return parseRPMDB(context.Background(), path)
+}
+
+func parseRPMDB(ctx context.Context, path string) ([]Package, error) {
+	format, err := detectRPMDB(path)
+	if err != nil {
+		return nil, err
+	}
+	switch format {
+	case "sqlite":
+		return parseRPMSQLite(ctx, path)
+	case "bdb":
+		return ParseRPMBerkeleyDB(path)
+	default:
+		return ParseRPMNDB(path)
+	}
+}
+
 // ParseRPMSQLite reads the installed packages from an rpm database in the
 // SQLite format (rpmdb.sqlite, used since RPM 4.16: /var/lib/rpm on RHEL 9
 // and derivatives, /usr/lib/sysimage/rpm on Fedora and openSUSE). Each row
@@ -214,14 +239,18 @@ func splitSourceRPM(s string) (name, version, release string, ok bool) {
 //
 // The database is opened read-only and never modified. It returns an
 // error wrapping [ErrTooManyPackages] for more than [MaxPackages] rows and
-// [ErrUnsupportedRPMDB] if the file is a BerkeleyDB or NDB database.
+// [ErrUnsupportedRPMDB] if the file is not an SQLite database.
 func ParseRPMSQLite(path string) ([]Package, error) {
 	return parseRPMSQLite(context.Background(), path)
 }
 
 func parseRPMSQLite(ctx context.Context, path string) ([]Package, error) {
-	if err := checkSQLiteFile(path); err != nil {
+	format, err := detectRPMDB(path)
+	if err != nil {
 		return nil, err
+	}
+	if format != "sqlite" {
+		return nil, fmt.Errorf("%s: %s database, not SQLite: %w", path, format, ErrUnsupportedRPMDB)
 	}
 	pkgs, err := queryRPMSQLite(ctx, path, "mode=ro")
 	if err != nil && !errors.Is(err, ErrTooManyPackages) && ctx.Err() == nil {
@@ -235,30 +264,27 @@ func parseRPMSQLite(ctx context.Context, path string) ([]Package, error) {
 	return pkgs, err
 }
 
-// checkSQLiteFile reports an error for files that are not SQLite databases,
-// naming the older rpm formats.
-func checkSQLiteFile(path string) error {
+// detectRPMDB returns "sqlite", "bdb" or "ndb" after the file's magic
+// number.
+func detectRPMDB(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer f.Close()
 	var hdr [16]byte
-	n, _ := f.Read(hdr[:])
-	if n == 16 && string(hdr[:]) == "SQLite format 3\x00" {
-		return nil
+	n, _ := io.ReadFull(f, hdr[:])
+	switch {
+	case n == 16 && string(hdr[:]) == "SQLite format 3\x00":
+		return "sqlite", nil
+	case n >= 4 && string(hdr[:4]) == "RpmP":
+		return "ndb", nil
+	case n == 16 && (binary.LittleEndian.Uint32(hdr[12:]) == bdbHashMagic || binary.BigEndian.Uint32(hdr[12:]) == bdbHashMagic):
+		// The magic is at byte 12 of the metadata page, in the byte order
+		// of the machine that wrote the file.
+		return "bdb", nil
 	}
-	if n >= 4 && string(hdr[:4]) == "RpmP" { // NDB "RpmPkg" magic
-		return fmt.Errorf("%s: NDB database: %w", path, ErrUnsupportedRPMDB)
-	}
-	if n == 16 {
-		// The BerkeleyDB hash magic 0x061561 is at byte 12 of the metadata
-		// page, in the byte order of the machine that wrote it.
-		if m := hdr[12:16]; binary.LittleEndian.Uint32(m) == 0x061561 || binary.BigEndian.Uint32(m) == 0x061561 {
-			return fmt.Errorf("%s: BerkeleyDB database: %w", path, ErrUnsupportedRPMDB)
-		}
-	}
-	return fmt.Errorf("%s: not an SQLite database", path)
+	return "", fmt.Errorf("%s: unknown file format: %w", path, ErrUnsupportedRPMDB)
 }
 
 func queryRPMSQLite(ctx context.Context, path, params string) ([]Package, error) {

@@ -2,11 +2,15 @@ package inventory
 
 import (
 	"bytes"
+	"compress/gzip"
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"hash/adler32"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -213,7 +217,7 @@ func TestParseRPMSQLite(t *testing.T) {
 	}
 }
 
-func TestParseRPMOldFormats(t *testing.T) {
+func TestDetectRPMDB(t *testing.T) {
 	dir := t.TempDir()
 	bdb := make([]byte, 4096)
 	binary.LittleEndian.PutUint32(bdb[12:], 0x061561)
@@ -222,13 +226,158 @@ func TestParseRPMOldFormats(t *testing.T) {
 		p := filepath.Join(dir, name)
 		os.WriteFile(p, b, 0o644)
 		if _, err := ParseRPMSQLite(p); !errors.Is(err, ErrUnsupportedRPMDB) {
-			t.Errorf("%s: err = %v, want ErrUnsupportedRPMDB", name, err)
+			t.Errorf("ParseRPMSQLite(%s): err = %v, want ErrUnsupportedRPMDB", name, err)
+		}
+		if _, err := ParseRPMDB(p); err == nil || errors.Is(err, ErrUnsupportedRPMDB) {
+			t.Errorf("ParseRPMDB(%s), a corrupt database: err = %v", name, err)
 		}
 	}
 	p := filepath.Join(dir, "text")
 	os.WriteFile(p, []byte("hello, this is not a database"), 0o644)
-	if _, err := ParseRPMSQLite(p); err == nil || errors.Is(err, ErrUnsupportedRPMDB) {
+	if _, err := ParseRPMDB(p); !errors.Is(err, ErrUnsupportedRPMDB) {
 		t.Errorf("text: err = %v", err)
+	}
+	if _, err := ParseRPMDB(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing: err = %v", err)
+	}
+}
+
+// gunzipFixture writes testdata/name.gz, decompressed, into a temporary
+// directory and returns its path.
+func gunzipFixture(t *testing.T, name string) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name+".gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "Packages")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The Berkeley DB fixtures were written by Berkeley DB 5.3.28's db_load
+// (Debian package db5.3-util) from a dump of bdbFixtureBlobs, each keyed by
+// its record number as a 4-byte little-endian integer and preceded by
+// rpm's key 0 record: rpm-bdb-Packages with 4096-byte pages in little-endian
+// order, .be in big-endian order (db_lorder=4321), and .chksum512 with
+// 512-byte pages and page checksums (chksum=1). db5.3_verify accepts all
+// three.
+func TestParseRPMBerkeleyDB(t *testing.T) {
+	want := wantFixturePackages(bdbFixtureBlobs())
+	for _, name := range []string{"rpm-bdb-Packages", "rpm-bdb-Packages.be", "rpm-bdb-Packages.chksum512"} {
+		p := gunzipFixture(t, name)
+		got, err := ParseRPMDB(p)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		SortPackages(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got %d packages, want %d\n%v", name, len(got), len(want), got)
+		}
+	}
+	// Corruption anywhere is an error, never a panic.
+	b, _ := os.ReadFile(gunzipFixture(t, "rpm-bdb-Packages"))
+	for _, off := range []int{20, 25, 32, 4096 + 20, 4096 + 26, 4096*3 + 16, 4096*3 + 22, 4096*5 + 25} {
+		c := slices.Clone(b)
+		c[off] ^= 0xff
+		c[off+1] ^= 0x7f
+		parseBerkeleyDB(bytes.NewReader(c), int64(len(c)))
+	}
+	if _, err := parseBerkeleyDB(bytes.NewReader(b[:4096*4]), 4096*4); err == nil {
+		t.Error("truncated database: no error")
+	}
+}
+
+func wantFixturePackages(blobs [][]byte) []Package {
+	var want []Package
+	for _, b := range blobs {
+		h, err := ParseRPMHeader(b)
+		if err != nil {
+			panic(err)
+		}
+		if h.Name != "gpg-pubkey" {
+			want = append(want, h.Package())
+		}
+	}
+	SortPackages(want)
+	return want
+}
+
+// writeNDB builds an NDB Packages.db holding blobs, following the layout
+// documented in rpm_ndb.go (rpm's lib/backend/ndb/rpmpkg.c): one slot page
+// (header, then slots), blobs from block 256 on, each with its head,
+// padding and tail with the Adler-32 checksum. Package indexes start at 1.
+func writeNDB(blobs [][]byte) []byte {
+	le := binary.LittleEndian
+	out := make([]byte, ndbPageSize)
+	le.PutUint32(out[0:], ndbMagic)
+	le.PutUint32(out[8:], 7) // generation
+	le.PutUint32(out[12:], 1)
+	le.PutUint32(out[16:], uint32(len(blobs)+1))
+	for o := ndbHeaderSize; o < ndbPageSize; o += ndbSlotSize {
+		le.PutUint32(out[o:], ndbSlotMagic)
+	}
+	for i, b := range blobs {
+		pkgidx := uint32(i + 1)
+		blkoff := len(out) / ndbBlockSize
+		blkcnt := (ndbBlobHeadSize + len(b) + ndbBlobTailSize + ndbBlockSize - 1) / ndbBlockSize
+		blob := make([]byte, blkcnt*ndbBlockSize)
+		le.PutUint32(blob[0:], ndbBlobHeadMagic)
+		le.PutUint32(blob[4:], pkgidx)
+		le.PutUint32(blob[8:], 1700000000)
+		le.PutUint32(blob[12:], uint32(len(b)))
+		copy(blob[ndbBlobHeadSize:], b)
+		tail := blob[len(blob)-ndbBlobTailSize:]
+		le.PutUint32(tail[0:], adler32.Checksum(blob[:len(blob)-ndbBlobTailSize]))
+		le.PutUint32(tail[4:], uint32(len(b)))
+		le.PutUint32(tail[8:], ndbBlobTailMagic)
+		out = append(out, blob...)
+		// Leave every third slot free to exercise the free-slot path.
+		slot := ndbHeaderSize + (i+i/2)*ndbSlotSize
+		le.PutUint32(out[slot+4:], pkgidx)
+		le.PutUint32(out[slot+8:], uint32(blkoff))
+		le.PutUint32(out[slot+12:], uint32(blkcnt))
+	}
+	return out
+}
+
+func TestParseRPMNDB(t *testing.T) {
+	blobs := bdbFixtureBlobs()
+	db := writeNDB(blobs)
+	p := filepath.Join(t.TempDir(), "Packages.db")
+	os.WriteFile(p, db, 0o644)
+	got, err := ParseRPMDB(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	SortPackages(got)
+	if want := wantFixturePackages(blobs); !slices.Equal(got, want) {
+		t.Errorf("got %d packages, want %d", len(got), len(want))
+	}
+	for name, off := range map[string]int{
+		"slot magic":   ndbHeaderSize,
+		"slot blocks":  ndbHeaderSize + 8,
+		"blob head":    ndbPageSize,
+		"blob content": ndbPageSize + 40,
+		"version":      4,
+		"slot pages":   12,
+	} {
+		c := slices.Clone(db)
+		c[off] ^= 0x55
+		if _, err := parseNDB(bytes.NewReader(c), int64(len(c))); err == nil {
+			t.Errorf("%s corrupted: no error", name)
+		}
 	}
 }
 

@@ -28,10 +28,10 @@ var (
 	ErrTooManyPackages = errors.New("inventory: too many packages")
 	// ErrFieldTooLong reports a field longer than MaxFieldLen bytes.
 	ErrFieldTooLong = errors.New("inventory: field too long")
-	// ErrUnsupportedRPMDB reports an rpm database in the BerkeleyDB hash
-	// format (/var/lib/rpm/Packages) or the NDB format (Packages.db). Only
-	// the SQLite format (rpmdb.sqlite, RPM 4.16 and later) is read.
-	ErrUnsupportedRPMDB = errors.New("inventory: unsupported rpm database format (only rpmdb.sqlite is read)")
+	// ErrUnsupportedRPMDB reports a file that is not an rpm database in
+	// one of the formats this package reads (SQLite, Berkeley DB hash,
+	// NDB), or one using features it does not support (encryption).
+	ErrUnsupportedRPMDB = errors.New("inventory: unsupported rpm database format")
 )
 
 // Ecosystems of [Package].
