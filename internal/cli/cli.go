@@ -48,6 +48,8 @@ func commands() []command {
 		{"token", "manage API tokens: token create", runToken},
 		{"migrate", "bring the database schema up to date and exit", runMigrate},
 		{"page", "judge a saved web page for defacement: page check", runPage},
+		{"agent", "the endpoint agent: agent enroll | agent run | agent status", runAgent},
+		{"inventory", "print this machine's software and host inventory (--json)", runInventory},
 		{"bench", "measure this machine: bench webmon --sites N --interval D --duration D", runBench},
 		{"version", "print the build version", runVersion},
 		{"help", "list the subcommands", nil},
