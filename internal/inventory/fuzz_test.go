@@ -3,8 +3,8 @@ package inventory
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"

@@ -66,6 +66,10 @@ type bdbFile struct {
 	pageSize int
 	overhead int    // page header size, including the checksum area
 	last     uint32 // last valid page number
+	// used marks overflow pages already read: each belongs to one item,
+	// so a page reached twice is corruption, and reading stays linear in
+	// the file size.
+	used []bool
 }
 
 func (db *bdbFile) page(pgno uint32, buf []byte) error {
@@ -117,6 +121,7 @@ func parseBerkeleyDB(r io.ReaderAt, size int64) ([]Package, error) {
 		db.last = uint32(npages - 1)
 	}
 
+	db.used = make([]bool, int(db.last)+1)
 	var pkgs []Package
 	page := make([]byte, ps)
 	ovf := make([]byte, ps)
@@ -183,10 +188,14 @@ func (db *bdbFile) overflow(pgno, tlen uint32, page []byte) ([]byte, error) {
 		return nil, fmt.Errorf("overflow item of %d bytes", tlen)
 	}
 	out := make([]byte, 0, min(int(tlen), 1<<20))
-	for n := uint32(0); pgno != 0; n++ {
-		if n > db.last {
-			return nil, errors.New("overflow chain loops")
+	for pgno != 0 {
+		if pgno > db.last {
+			return nil, fmt.Errorf("overflow page %d beyond the last page %d", pgno, db.last)
 		}
+		if db.used[pgno] {
+			return nil, fmt.Errorf("overflow page %d used twice", pgno)
+		}
+		db.used[pgno] = true
 		if err := db.page(pgno, page); err != nil {
 			return nil, err
 		}

@@ -78,6 +78,7 @@ func parseNDB(r io.ReaderAt, size int64) ([]Package, error) {
 	minBlock := uint64(npages) * (ndbPageSize / ndbBlockSize)
 
 	var pkgs []Package
+	var usedBlocks uint64 // blobs do not overlap, so at most the file's blocks
 	page := make([]byte, ndbPageSize)
 	for p := uint32(0); p < npages; p++ {
 		if _, err := r.ReadAt(page, int64(p)*ndbPageSize); err != nil {
@@ -98,6 +99,10 @@ func parseNDB(r io.ReaderAt, size int64) ([]Package, error) {
 			}
 			if pkgidx == 0 || blkcnt == 0 || blkoff < minBlock || blkoff+blkcnt > fileBlocks {
 				return nil, fmt.Errorf("package %d: bad slot (blocks %d+%d)", pkgidx, blkoff, blkcnt)
+			}
+			usedBlocks += blkcnt
+			if usedBlocks > fileBlocks {
+				return nil, errors.New("slots overlap")
 			}
 			blob, err := readNDBBlob(r, pkgidx, blkoff, blkcnt)
 			if err != nil {
