@@ -49,21 +49,28 @@ func collectPlatform(ctx context.Context, opts Options, inv *Inventory) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	views := []struct {
+	type view struct {
 		root   registry.Key
+		path   string
 		access uint32
 		arch   string
 		name   string
-	}{
-		{registry.LOCAL_MACHINE, registry.WOW64_64KEY, "x64", "HKLM"},
-		{registry.LOCAL_MACHINE, registry.WOW64_32KEY, "x86", `HKLM\WOW6432Node`},
-		{registry.CURRENT_USER, 0, "", "HKCU"},
+	}
+	views := []view{
+		{registry.LOCAL_MACHINE, uninstallPath, registry.WOW64_64KEY, "x64", "HKLM"},
+		{registry.LOCAL_MACHINE, uninstallPath, registry.WOW64_32KEY, "x86", `HKLM\WOW6432Node`},
+	}
+	// Per-user installs live in each user's hive. The agent runs as a
+	// service, so HKCU is the service account's hive; the loaded hives of
+	// all users are under HKEY_USERS instead (HKCU included).
+	for _, sid := range userHives() {
+		views = append(views, view{registry.USERS, sid + `\` + uninstallPath, 0, "", `HKU\` + sid})
 	}
 	for _, v := range views {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		pkgs, kbs, err := readUninstall(v.root, v.access, v.arch)
+		pkgs, kbs, err := readUninstall(v.root, v.path, v.access, v.arch)
 		if err != nil {
 			inv.Errors = append(inv.Errors, fmt.Sprintf("windows uninstall %s: %v", v.name, err))
 		}
@@ -165,8 +172,8 @@ func windowsDisk(root *uint16) (Disk, bool) {
 
 // readUninstall lists the programs of one Uninstall key, and the KB
 // identifiers of the updates registered there.
-func readUninstall(root registry.Key, access uint32, arch string) ([]Package, []string, error) {
-	k, err := registry.OpenKey(root, uninstallPath, registry.ENUMERATE_SUB_KEYS|access)
+func readUninstall(root registry.Key, path string, access uint32, arch string) ([]Package, []string, error) {
+	k, err := registry.OpenKey(root, path, registry.ENUMERATE_SUB_KEYS|access)
 	if errors.Is(err, registry.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -201,6 +208,25 @@ func readUninstall(root registry.Key, access uint32, arch string) ([]Package, []
 		}
 	}
 	return pkgs, kbs, nil
+}
+
+// userHives returns the SIDs of the user hives loaded under HKEY_USERS,
+// leaving out the per-user class registrations ("<SID>_Classes") and the
+// .DEFAULT profile template.
+func userHives() []string {
+	k, err := registry.OpenKey(registry.USERS, "", registry.ENUMERATE_SUB_KEYS)
+	if err != nil {
+		return nil
+	}
+	defer k.Close()
+	names, _ := k.ReadSubKeyNames(10_000)
+	var sids []string
+	for _, n := range names {
+		if strings.HasPrefix(n, "S-") && !strings.HasSuffix(n, "_Classes") {
+			sids = append(sids, n)
+		}
+	}
+	return sids
 }
 
 // readHotfixes returns the KB identifiers of installed updates: the
