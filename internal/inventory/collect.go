@@ -31,8 +31,10 @@ const maxSmallFile = 8 << 20
 
 // Collect gathers the inventory of the machine (or of the tree at
 // opts.Root). On Linux it reads host facts from Root's /proc, /etc and
-// statfs(2), and packages from whichever of the dpkg, rpm (rpmdb.sqlite)
-// and apk databases exist under Root; on Windows it reads the registry.
+// statfs(2), and packages from whichever of the dpkg, rpm (SQLite,
+// Berkeley DB or NDB) and apk databases exist under Root; on Windows it
+// reads the registry (Uninstall keys of both registry views and of every
+// loaded user hive, Component Based Servicing packages for hotfixes).
 // A collector that fails adds a line to [Inventory.Errors] and the others
 // carry on; Collect itself only fails when ctx is done.
 func Collect(ctx context.Context, opts Options) (*Inventory, error) {
