@@ -19,6 +19,7 @@ import (
 
 	"canhgac/internal/agent/spool"
 	"canhgac/internal/fleet"
+	"canhgac/internal/inventory"
 )
 
 // EnrollOptions are what `canhgac agent enroll` is given.
@@ -76,6 +77,13 @@ type Agent struct {
 	// PollWait is how long each task poll may be held by the server
 	// (default 30 s).
 	PollWait time.Duration
+	// InventoryFile keeps the package list the server last accepted, so
+	// later uploads are deltas.
+	InventoryFile string
+	// Inventory, if set, is collected and uploaded at start and every
+	// InventoryEvery (default 6 h).
+	Inventory      func(context.Context) (*inventory.Inventory, error)
+	InventoryEvery time.Duration
 
 	key       ed25519.PublicKey
 	wake      chan struct{}
@@ -139,7 +147,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context) error{a.heartbeatLoop, a.pollLoop, a.uploadLoop} {
+	for _, loop := range []func(context.Context) error{a.heartbeatLoop, a.pollLoop, a.uploadLoop, a.inventoryLoop} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -368,6 +376,38 @@ func (a *Agent) uploadLoop(ctx context.Context) error {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+}
+
+// inventoryLoop uploads the inventory at start and then periodically.
+func (a *Agent) inventoryLoop(ctx context.Context) error {
+	if a.Inventory == nil {
+		return nil
+	}
+	every := a.InventoryEvery
+	if every <= 0 {
+		every = 6 * time.Hour
+	}
+	fails := 0
+	for {
+		wait := jitter(every)
+		inv, err := a.Inventory(ctx)
+		if err == nil {
+			_, err = a.SendInventory(ctx, inv)
+		}
+		switch {
+		case errors.Is(err, ErrRevoked):
+			return err
+		case err != nil && ctx.Err() == nil:
+			fails++
+			a.noteErr("inventory", err)
+			wait = backoff(fails + 4) // from 16 s up
+		default:
+			fails = 0
+		}
+		if !sleep(ctx, wait) {
+			return nil
+		}
 	}
 }
 

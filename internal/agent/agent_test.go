@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"canhgac/internal/auth"
 	"canhgac/internal/fleet"
 	"canhgac/internal/httpd"
+	"canhgac/internal/inventory"
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
 	"canhgac/internal/storage/storagetest"
@@ -194,5 +197,47 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached in 30 s")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The agent uploads its inventory in full once, then as deltas; the
+// inventory.collect task sends an upgrade as a one-line change; a local
+// copy that disagrees with the server's makes the agent resend in full.
+func TestAgentInventoryDeltas(t *testing.T) {
+	sv := newServer(t, storagetest.Backends(t)[0].Open(t))
+	st, err := agent.Enroll(ctx, agent.EnrollOptions{Server: sv.ts.URL, Token: sv.token(t, 1), Fingerprint: sv.fingerprint, Host: machine})
+	must(t, err)
+	c, err := agent.NewClient(st.Server, st.Fingerprint, st.Secret, nil, false)
+	must(t, err)
+	pkgs := []inventory.Package{{Ecosystem: "deb", Name: "openssl", Arch: "amd64", Version: "3.0.11-1~deb12u2"}}
+	for i := range 1499 {
+		pkgs = append(pkgs, inventory.Package{Ecosystem: "deb", Name: fmt.Sprintf("pkg-%04d", i), Arch: "amd64", Version: "1.0-1"})
+	}
+	current := func(context.Context) (*inventory.Inventory, error) {
+		return &inventory.Inventory{Host: inventory.Host{Hostname: "may-chu-web", OSName: "Debian GNU/Linux", Arch: "amd64"}, Packages: slices.Clone(pkgs)}, nil
+	}
+	a := &agent.Agent{State: st, Client: c, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), InventoryFile: filepath.Join(t.TempDir(), "sent.json")}
+	task := a.InventoryTask(current)
+	if res, err := task(ctx, nil); err != nil || res.(map[string]any)["changes"] != 1500 {
+		t.Fatalf("first upload: %v %v", res, err)
+	}
+	pkgs[0].Version = "3.0.13-1~deb12u1"
+	res, err := task(ctx, nil)
+	if err != nil || res.(map[string]any)["changes"] != 1 {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	ch, err := sv.fleet.Changes(ctx, model.System, st.AgentID, 10)
+	must(t, err)
+	if len(ch) != 1 || ch[0].Name != "openssl" || ch[0].NewVersion != "3.0.13-1~deb12u1" {
+		t.Fatalf("history %+v", ch)
+	}
+	// The local copy is lost or wrong: the delta is refused and the full list sent.
+	must(t, os.WriteFile(a.InventoryFile, []byte(`[{"ecosystem":"deb","name":"x","version":"1"}]`), 0o600))
+	pkgs = pkgs[:1000]
+	if _, err := task(ctx, nil); err != nil {
+		t.Fatalf("resend after a refused delta: %v", err)
+	}
+	if ag, _ := sv.fleet.Get(ctx, model.System, st.AgentID); ag.Packages != 1000 {
+		t.Fatalf("server holds %d packages, want 1000", ag.Packages)
 	}
 }

@@ -37,6 +37,7 @@ func RegisterFleet(s *httpd.Server, svc *fleet.Service) {
 	r.Public("GET /agent/v1/tasks", h.agent(h.poll))
 	r.Public("POST /agent/v1/tasks/{id}/result", h.agent(h.result), httpd.MaxBody(agentMaxBody))
 	r.Public("POST /agent/v1/events", h.agent(h.events), httpd.MaxBody(agentMaxBody))
+	r.Public("POST /agent/v1/inventory", h.agent(h.inventory), httpd.MaxBody(agentMaxBody))
 
 	r.Private("GET /api/v1/agents", h.can(model.ActionRead, model.ResourceAgent, h.list))
 	r.Private("GET /api/v1/agents/{id}", h.can(model.ActionRead, model.ResourceAgent, h.get))
@@ -44,6 +45,9 @@ func RegisterFleet(s *httpd.Server, svc *fleet.Service) {
 	r.Private("GET /api/v1/agents/{id}/events", h.can(model.ActionRead, model.ResourceAgent, h.listEvents))
 	r.Private("GET /api/v1/agents/{id}/tasks", h.can(model.ActionRead, model.ResourceAgent, h.listTasks))
 	r.Private("POST /api/v1/agents/{id}/tasks", h.can(model.ActionWrite, model.ResourceAgent, h.createTask))
+	r.Private("GET /api/v1/agents/{id}/packages", h.can(model.ActionRead, model.ResourceAgent, h.listPackages))
+	r.Private("GET /api/v1/agents/{id}/changes", h.can(model.ActionRead, model.ResourceAgent, h.listChanges))
+	r.Private("GET /api/v1/fleet/packages", h.can(model.ActionRead, model.ResourceAgent, h.findPackage))
 	r.Private("GET /api/v1/enrollment-tokens", h.can(model.ActionRead, model.ResourceAgent, h.listTokens))
 	r.Private("POST /api/v1/enrollment-tokens", h.can(model.ActionWrite, model.ResourceAgent, h.createToken))
 	r.Private("DELETE /api/v1/enrollment-tokens/{id}", h.can(model.ActionWrite, model.ResourceAgent, h.revokeToken))
@@ -333,4 +337,60 @@ func (h *fleetHandler) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// inventory stores an agent's inventory (full or delta); 409 asks for the
+// full list.
+func (h *fleetHandler) inventory(w http.ResponseWriter, r *http.Request, a fleet.Agent) {
+	var up fleet.InventoryUpload
+	if err := decodeAgent(r, &up); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	n, err := h.svc.StoreInventory(r.Context(), a, up)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpd.WriteJSON(w, http.StatusOK, map[string]any{"changes": n})
+}
+
+func (h *fleetHandler) listPackages(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	ps, err := h.svc.Packages(r.Context(), scope(r), id, r.URL.Query().Get("q"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpd.WriteJSON(w, http.StatusOK, map[string]any{"items": ps})
+}
+
+func (h *fleetHandler) listChanges(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	cs, err := h.svc.Changes(r.Context(), scope(r), id, 500)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpd.WriteJSON(w, http.StatusOK, map[string]any{"items": cs})
+}
+
+// findPackage answers "which hosts have package X" across the caller's
+// fleet: ?name=openssl[&ecosystem=deb].
+func (h *fleetHandler) findPackage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	items, err := h.svc.FindPackage(r.Context(), scope(r), q.Get("name"), q.Get("ecosystem"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpd.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
 }

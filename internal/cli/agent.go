@@ -108,8 +108,12 @@ func runAgent(env *Env, args []string) error {
 		}
 		defer sp.Close()
 		log := slog.New(slog.NewJSONHandler(env.Stderr, nil))
-		a := &agent.Agent{State: st, Client: c, Spool: sp, Version: version(), Log: log,
-			Tasks: map[string]agent.TaskFunc{fleet.TaskInventory: collectInventory}}
+		collect := func(ctx context.Context) (*inventory.Inventory, error) {
+			return inventory.Collect(ctx, inventory.Options{})
+		}
+		a := &agent.Agent{State: st, Client: c, Spool: sp, Version: version(), Log: log, Inventory: collect,
+			InventoryFile: filepath.Join(filepath.Dir(*state), "inventory-sent.json")}
+		a.Tasks = map[string]agent.TaskFunc{fleet.TaskInventory: a.InventoryTask(collect)}
 		ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer cancel()
 		log.Info("agent running", "server", agent.ServerHost(st.Server), "agent", st.AgentID)
@@ -127,11 +131,6 @@ func runAgent(env *Env, args []string) error {
 	}
 	fmt.Fprint(env.Stderr, agentUsage)
 	return usageError(fmt.Sprintf("unknown agent subcommand %q", args[0]))
-}
-
-// collectInventory is the inventory.collect task: this machine's inventory.
-func collectInventory(ctx context.Context, _ json.RawMessage) (any, error) {
-	return inventory.Collect(ctx, inventory.Options{})
 }
 
 // runInventory prints this machine's inventory.

@@ -80,7 +80,8 @@ CREATE TABLE agent_packages (
     source_name    TEXT NOT NULL DEFAULT '',
     source_version TEXT NOT NULL DEFAULT '',
     origin         TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (agent_id, ecosystem, name, arch)
+    -- rpm keeps several versions of install-only packages (kernels).
+    PRIMARY KEY (agent_id, ecosystem, name, arch, version)
 );
 CREATE INDEX agent_packages_name ON agent_packages(name, ecosystem);
 

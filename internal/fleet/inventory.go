@@ -1,0 +1,299 @@
+package fleet
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"canhgac/internal/inventory"
+	"canhgac/internal/model"
+	"canhgac/internal/storage"
+)
+
+// InventoryUpload is an agent's inventory: the whole package list the
+// first time (or when the server asks for it), a delta against the last
+// accepted list afterwards.
+type InventoryUpload struct {
+	Host     inventory.Host      `json:"host"`
+	Full     bool                `json:"full"`
+	Packages []inventory.Package `json:"packages,omitempty"` // when Full
+	Delta    *inventory.Delta    `json:"delta,omitempty"`    // when not Full
+	// Base is the hash of the list the delta applies to; Hash the hash of
+	// the resulting list (PackagesHash). A mismatch means the two sides
+	// disagree, and the agent sends the full list.
+	Base        string    `json:"base,omitempty"`
+	Hash        string    `json:"hash"`
+	Hotfixes    []string  `json:"hotfixes,omitempty"`
+	CollectedAt time.Time `json:"collected_at"`
+}
+
+// ErrInventoryBase means a delta does not apply to what the server holds:
+// the agent must send its full list.
+var ErrInventoryBase = fmt.Errorf("%w: inventory delta does not apply to the server's copy; send the full list", model.ErrConflict)
+
+// PackagesHash identifies a package list independent of its order. Agent
+// and server compute it alike to agree on what a delta applies to.
+func PackagesHash(pkgs []inventory.Package) string {
+	lines := make([]string, len(pkgs))
+	for i, p := range pkgs {
+		lines[i] = strings.Join([]string{p.Ecosystem, p.Name, p.Arch, p.Version, p.SourceName, p.SourceVersion, p.Origin}, "\x00")
+	}
+	slices.Sort(lines)
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write([]byte(l))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// StoreInventory applies an agent's upload: the package table is brought
+// to the new list, every difference is recorded in the agent's history
+// ("openssl 3.0.11-1 → 3.0.13-1"), and the host facts are updated. It
+// returns the number of changes.
+func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUpload) (int, error) {
+	cur, err := s.packages(ctx, a.ID)
+	if err != nil {
+		return 0, err
+	}
+	var next []inventory.Package
+	switch {
+	case up.Full:
+		next = up.Packages
+	case up.Delta == nil:
+		return 0, model.Invalid("delta", "is required unless full is true")
+	default:
+		var held string
+		if err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT inventory_hash FROM agents WHERE id = ?`), a.ID).Scan(&held); err != nil {
+			return 0, err
+		}
+		if held == "" || up.Base != held {
+			return 0, ErrInventoryBase
+		}
+		next = up.Delta.Apply(cur)
+	}
+	inv := inventory.Inventory{Host: up.Host, Packages: next, Hotfixes: up.Hotfixes, CollectedAt: up.CollectedAt}
+	if err := inventory.Validate(&inv); err != nil {
+		return 0, model.Invalid("inventory", "%v", err)
+	}
+	hash := PackagesHash(next)
+	if up.Hash != "" && up.Hash != hash {
+		return 0, ErrInventoryBase
+	}
+	d := inventory.Diff(cur, next)
+	host, _ := json.Marshal(struct {
+		inventory.Host
+		Hotfixes    []string  `json:"hotfixes,omitempty"`
+		CollectedAt time.Time `json:"collected_at"`
+	}{up.Host, up.Hotfixes, up.CollectedAt})
+	now := s.store.Now()
+	n := len(d.Added) + len(d.Removed) + len(d.Changed)
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		del, err := tx.PrepareContext(ctx, s.store.Rebind(`DELETE FROM agent_packages WHERE agent_id = ? AND ecosystem = ? AND name = ? AND arch = ? AND version = ?`))
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		ins, err := tx.PrepareContext(ctx, s.store.Rebind(`INSERT INTO agent_packages (agent_id, ecosystem, name, arch, version, source_name, source_version, origin)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		hist, err := tx.PrepareContext(ctx, s.store.Rebind(`INSERT INTO agent_changes (agent_id, at, change, ecosystem, name, arch, old_version, new_version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer hist.Close()
+		first := len(cur) == 0
+		remove := func(p inventory.Package) error {
+			_, err := del.ExecContext(ctx, a.ID, p.Ecosystem, p.Name, p.Arch, p.Version)
+			return err
+		}
+		add := func(p inventory.Package) error {
+			_, err := ins.ExecContext(ctx, a.ID, p.Ecosystem, p.Name, p.Arch, p.Version, p.SourceName, p.SourceVersion, p.Origin)
+			return err
+		}
+		record := func(change string, p inventory.Package, old, new string) error {
+			if first {
+				return nil // the first inventory is not a history of changes
+			}
+			_, err := hist.ExecContext(ctx, a.ID, now, change, p.Ecosystem, p.Name, p.Arch, old, new)
+			return err
+		}
+		for _, p := range d.Removed {
+			if err := remove(p); err != nil {
+				return err
+			}
+			if err := record("removed", p, p.Version, ""); err != nil {
+				return err
+			}
+		}
+		for _, c := range d.Changed {
+			if err := remove(c.Old); err != nil {
+				return err
+			}
+			if err := add(c.New); err != nil {
+				return err
+			}
+			if c.Old.Version != c.New.Version {
+				if err := record("changed", c.New, c.Old.Version, c.New.Version); err != nil {
+					return err
+				}
+			}
+		}
+		for _, p := range d.Added {
+			if err := add(p); err != nil {
+				return err
+			}
+			if err := record("added", p, "", p.Version); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.store.Rebind(`UPDATE agents SET inventory_hash = ?, packages = ?, host = ?, hostname = ?, os_name = ?, os_version = ?
+			WHERE id = ?`), hash, len(next), string(host), nonEmpty(up.Host.Hostname, a.Hostname), nonEmpty(up.Host.OSName, a.OSName),
+			nonEmpty(up.Host.OSVersion, a.OSVersion), a.ID)
+		return err
+	})
+	return n, err
+}
+
+func nonEmpty(v, fallback string) string {
+	if v == "" {
+		return fallback
+	}
+	return v
+}
+
+// packages is an agent's stored package list.
+func (s *Service) packages(ctx context.Context, agentID int64) ([]inventory.Package, error) {
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT ecosystem, name, arch, version, source_name, source_version, origin
+		FROM agent_packages WHERE agent_id = ?`), agentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []inventory.Package
+	for rows.Next() {
+		var p inventory.Package
+		if err := rows.Scan(&p.Ecosystem, &p.Name, &p.Arch, &p.Version, &p.SourceName, &p.SourceVersion, &p.Origin); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	inventory.SortPackages(out)
+	return out, rows.Err()
+}
+
+// Packages lists an agent's packages in the caller's scope, filtered by a
+// name substring.
+func (s *Service) Packages(ctx context.Context, sc model.Scope, agentID int64, q string) ([]inventory.Package, error) {
+	if _, err := s.Get(ctx, sc, agentID); err != nil {
+		return nil, err
+	}
+	all, err := s.packages(ctx, agentID)
+	if err != nil {
+		return nil, err
+	}
+	q = strings.ToLower(strings.TrimSpace(q))
+	out := []inventory.Package{}
+	for _, p := range all {
+		if q == "" || strings.Contains(strings.ToLower(p.Name), q) || strings.Contains(strings.ToLower(p.SourceName), q) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// PackageChange is one entry of an agent's software history.
+type PackageChange struct {
+	At         time.Time `json:"at"`
+	Change     string    `json:"change"` // added, removed, changed
+	Ecosystem  string    `json:"ecosystem"`
+	Name       string    `json:"name"`
+	Arch       string    `json:"arch"`
+	OldVersion string    `json:"old_version,omitempty"`
+	NewVersion string    `json:"new_version,omitempty"`
+}
+
+// Changes lists an agent's software history, newest first.
+func (s *Service) Changes(ctx context.Context, sc model.Scope, agentID int64, limit int) ([]PackageChange, error) {
+	if _, err := s.Get(ctx, sc, agentID); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT at, change, ecosystem, name, arch, old_version, new_version FROM agent_changes
+		WHERE agent_id = ? ORDER BY id DESC LIMIT ?`), agentID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []PackageChange{}
+	for rows.Next() {
+		var c PackageChange
+		if err := rows.Scan(&c.At, &c.Change, &c.Ecosystem, &c.Name, &c.Arch, &c.OldVersion, &c.NewVersion); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Installation is a package found on an agent, for fleet-wide searches.
+type Installation struct {
+	AgentID   int64  `json:"agent_id"`
+	AgencyID  int64  `json:"agency_id"`
+	Hostname  string `json:"hostname"`
+	OSName    string `json:"os_name"`
+	OSVersion string `json:"os_version"`
+	inventory.Package
+}
+
+// FindPackage answers "which hosts have package X": every installation of
+// the named package (or source package) on agents in the caller's scope,
+// optionally of one ecosystem. Version ranges are filtered by the caller
+// with the ecosystem's own ordering.
+func (s *Service) FindPackage(ctx context.Context, sc model.Scope, name, ecosystem string) ([]Installation, error) {
+	if !sc.Can(model.ActionRead, model.ResourceAgent) {
+		return nil, model.ErrForbidden
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return nil, model.Invalid("name", "is required")
+	}
+	var w storage.Where
+	w.Add("(p.name = ? OR p.source_name = ?)", name, name)
+	w.Add("a.revoked_at IS NULL")
+	if ecosystem != "" {
+		w.Add("p.ecosystem = ?", ecosystem)
+	}
+	if !sc.Global() {
+		w.Add("a.agency_path LIKE ?", sc.AgencyPath+"%")
+	}
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT a.id, a.agency_id, a.hostname, a.os_name, a.os_version, p.ecosystem, p.name,
+		p.arch, p.version, p.source_name, p.source_version, p.origin FROM agent_packages p JOIN agents a ON a.id = p.agent_id`+w.String()+
+		` ORDER BY a.hostname, p.name LIMIT 20000`), w.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Installation{}
+	for rows.Next() {
+		var in Installation
+		if err := rows.Scan(&in.AgentID, &in.AgencyID, &in.Hostname, &in.OSName, &in.OSVersion, &in.Ecosystem, &in.Name, &in.Arch, &in.Version,
+			&in.SourceName, &in.SourceVersion, &in.Origin); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,122 @@
+package fleet_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"canhgac/internal/fleet"
+	"canhgac/internal/inventory"
+	"canhgac/internal/model"
+	"canhgac/internal/storage"
+	"canhgac/internal/storage/storagetest"
+)
+
+func debianPackages(n int) []inventory.Package {
+	out := []inventory.Package{
+		{Ecosystem: "deb", Name: "openssl", Arch: "amd64", Version: "3.0.11-1~deb12u2", SourceName: "openssl", SourceVersion: "3.0.11-1~deb12u2"},
+		{Ecosystem: "deb", Name: "libssl3", Arch: "amd64", Version: "3.0.11-1~deb12u2", SourceName: "openssl", SourceVersion: "3.0.11-1~deb12u2"},
+	}
+	for i := len(out); i < n; i++ {
+		v := fmt.Sprintf("1.%d-1", i)
+		out = append(out, inventory.Package{Ecosystem: "deb", Name: fmt.Sprintf("lib-%04d", i), Arch: "amd64", Version: v, SourceName: fmt.Sprintf("src-%d", i%300), SourceVersion: v})
+	}
+	return out
+}
+
+// A first full list, then deltas: the package table follows, upgrades are
+// history ("openssl 3.0.11 → 3.0.13"), a delta against a list the server
+// does not hold is refused so the agent sends everything, and a fleet-wide
+// search finds the hosts with a package, within the caller's scope.
+func TestInventoryFullThenDeltas(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		e := newEnv(t, s, fleet.Config{})
+		en, err := e.svc.Enroll(ctx, host(e.token(t, e.admin, e.deptA, 1), "m-a", "may-chu-a"), "")
+		must(t, err)
+		a, _ := e.svc.Authenticate(ctx, en.Secret)
+		pkgs := debianPackages(1500)
+		h := inventory.Host{Hostname: "may-chu-a", OSName: "Debian GNU/Linux", OSVersion: "12 (bookworm)", Arch: "amd64"}
+		n, err := e.svc.StoreInventory(ctx, a, fleet.InventoryUpload{Host: h, Full: true, Packages: pkgs, Hash: fleet.PackagesHash(pkgs), CollectedAt: time.Now()})
+		must(t, err)
+		if n != 1500 {
+			t.Fatalf("first upload: %d changes", n)
+		}
+		if ch, _ := e.svc.Changes(ctx, model.System, a.ID, 10); len(ch) != 0 {
+			t.Fatalf("the first inventory was recorded as history: %+v", ch)
+		}
+		// Upgrade openssl, remove one library, add a second kernel.
+		next := append([]inventory.Package(nil), pkgs...)
+		next[0].Version, next[0].SourceVersion = "3.0.13-1~deb12u1", "3.0.13-1~deb12u1"
+		next = append(next[:5], next[6:]...)
+		next = append(next, inventory.Package{Ecosystem: "deb", Name: "linux-image-6.1.0-18-amd64", Arch: "amd64", Version: "6.1.76-1"},
+			inventory.Package{Ecosystem: "deb", Name: "linux-image-6.1.0-18-amd64", Arch: "amd64", Version: "6.1.76-2"})
+		d := inventory.Diff(pkgs, next)
+		base := fleet.PackagesHash(pkgs)
+		if _, err := e.svc.StoreInventory(ctx, a, fleet.InventoryUpload{Host: h, Delta: &d, Base: "stale", Hash: fleet.PackagesHash(next)}); !errors.Is(err, fleet.ErrInventoryBase) {
+			t.Fatalf("delta on a stale base: %v", err)
+		}
+		if _, err := e.svc.StoreInventory(ctx, a, fleet.InventoryUpload{Host: h, Delta: &d, Base: base, Hash: "wrong"}); !errors.Is(err, fleet.ErrInventoryBase) {
+			t.Fatalf("delta giving another list than the agent's: %v", err)
+		}
+		n, err = e.svc.StoreInventory(ctx, a, fleet.InventoryUpload{Host: h, Delta: &d, Base: base, Hash: fleet.PackagesHash(next)})
+		must(t, err)
+		if n != 4 {
+			t.Fatalf("delta: %d changes, want 4", n)
+		}
+		ch, err := e.svc.Changes(ctx, model.System, a.ID, 10)
+		must(t, err)
+		found := false
+		for _, c := range ch {
+			if c.Change == "changed" && c.Name == "openssl" && c.OldVersion == "3.0.11-1~deb12u2" && c.NewVersion == "3.0.13-1~deb12u1" {
+				found = true
+			}
+		}
+		if !found || len(ch) != 4 {
+			t.Fatalf("history: %+v", ch)
+		}
+		got, err := e.svc.Packages(ctx, model.System, a.ID, "linux-image")
+		must(t, err)
+		if len(got) != 2 {
+			t.Fatalf("two kernels of one name: %+v", got)
+		}
+		if ag, _ := e.svc.Get(ctx, model.System, a.ID); ag.Packages != len(next) {
+			t.Fatalf("package count %d, want %d", ag.Packages, len(next))
+		}
+
+		// Fleet search, scoped.
+		sec := fleet.EnrollmentToken{AgencyID: e.deptB.ID}
+		tokB, err := e.svc.CreateToken(ctx, e.admin, &sec, time.Hour)
+		must(t, err)
+		enB, err := e.svc.Enroll(ctx, host(tokB, "m-b", "kho-bac"), "")
+		must(t, err)
+		b, _ := e.svc.Authenticate(ctx, enB.Secret)
+		_, err = e.svc.StoreInventory(ctx, b, fleet.InventoryUpload{Host: h, Full: true, Packages: pkgs[:2]})
+		must(t, err)
+		all, err := e.svc.FindPackage(ctx, model.System, "openssl", "deb")
+		must(t, err)
+		if len(all) != 4 { // openssl and libssl3 (source openssl) on two hosts
+			t.Fatalf("province-wide search: %+v", all)
+		}
+		mine, err := e.svc.FindPackage(ctx, e.officerA.Scope, "openssl", "")
+		must(t, err)
+		for _, in := range mine {
+			if in.AgentID != a.ID {
+				t.Fatalf("officer's search found another agency's host: %+v", in)
+			}
+		}
+		if len(mine) != 2 {
+			t.Fatalf("officer's search: %+v", mine)
+		}
+
+		// Untrusted input is validated.
+		var ve *model.ValidationError
+		bad := []inventory.Package{{Ecosystem: "deb", Name: "", Version: "1"}}
+		if _, err := e.svc.StoreInventory(ctx, a, fleet.InventoryUpload{Host: h, Full: true, Packages: bad}); !errors.As(err, &ve) {
+			t.Fatalf("a package without a name was stored: %v", err)
+		}
+		if _, err := e.svc.Packages(ctx, e.officerA.Scope, b.ID, ""); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("officer listed another agency's packages: %v", err)
+		}
+	})
+}
