@@ -175,6 +175,16 @@ func backoff(n int) time.Duration {
 	return jitter(min(time.Second<<min(n, 7), 2*time.Minute))
 }
 
+// retryDelay is how long to wait after err: the server's Retry-After when
+// it said it was busy, else the backoff.
+func retryDelay(err error, fails int) time.Duration {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		return ae.RetryAfter
+	}
+	return backoff(fails)
+}
+
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -223,7 +233,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 		case err != nil && ctx.Err() == nil:
 			fails++
 			a.noteErr("heartbeat", err)
-			iv = min(iv, backoff(fails))
+			iv = min(iv, retryDelay(err, fails))
 		case err == nil:
 			fails = 0
 			a.heartbeat.Add(1)
@@ -253,7 +263,7 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			}
 			fails++
 			a.noteErr("task poll", err)
-			if !sleep(ctx, backoff(fails)) {
+			if !sleep(ctx, retryDelay(err, fails)) {
 				return nil
 			}
 			continue
@@ -362,7 +372,7 @@ func (a *Agent) uploadLoop(ctx context.Context) error {
 			}
 			fails++
 			a.noteErr("event upload", err)
-			if !sleep(ctx, backoff(fails)) {
+			if !sleep(ctx, retryDelay(err, fails)) {
 				return nil
 			}
 			continue
@@ -401,7 +411,7 @@ func (a *Agent) inventoryLoop(ctx context.Context) error {
 		case err != nil && ctx.Err() == nil:
 			fails++
 			a.noteErr("inventory", err)
-			wait = backoff(fails + 4) // from 16 s up
+			wait = max(retryDelay(err, fails), backoff(fails+4)) // from 16 s up
 		default:
 			fails = 0
 		}

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -178,6 +179,8 @@ var ErrRevoked = errors.New("the server refused this agent's credential (revoked
 type APIError struct {
 	Status  int
 	Message string
+	// RetryAfter is the server's Retry-After on 503 (busy) answers.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string { return fmt.Sprintf("server answered %d: %s", e.Status, e.Message) }
@@ -231,7 +234,11 @@ func (c *Client) call(ctx context.Context, method, path string, v, out any) erro
 			Error struct{ Message string } `json:"error"`
 		}
 		json.Unmarshal(data, &e)
-		return &APIError{Status: resp.StatusCode, Message: e.Error.Message}
+		ae := &APIError{Status: resp.StatusCode, Message: e.Error.Message}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 && secs <= 3600 {
+			ae.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return ae
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
 		return json.Unmarshal(data, out)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,11 +34,11 @@ func RegisterFleet(s *httpd.Server, svc *fleet.Service) {
 	h := &fleetHandler{handler: &handler{store: s.Store, auth: s.Auth}, svc: svc}
 	r := s.Router
 	r.Public("POST /agent/v1/enroll", h.enroll, httpd.MaxBody(64<<10))
-	r.Public("POST /agent/v1/heartbeat", h.agent(h.heartbeat), httpd.MaxBody(64<<10))
-	r.Public("GET /agent/v1/tasks", h.agent(h.poll))
-	r.Public("POST /agent/v1/tasks/{id}/result", h.agent(h.result), httpd.MaxBody(agentMaxBody))
-	r.Public("POST /agent/v1/events", h.agent(h.events), httpd.MaxBody(agentMaxBody))
-	r.Public("POST /agent/v1/inventory", h.agent(h.inventory), httpd.MaxBody(agentMaxBody))
+	r.Public("POST /agent/v1/heartbeat", h.agent(h.heartbeat, true), httpd.MaxBody(64<<10))
+	r.Public("GET /agent/v1/tasks", h.agent(h.poll, false)) // waiting holds no slot
+	r.Public("POST /agent/v1/tasks/{id}/result", h.agent(h.result, true), httpd.MaxBody(agentMaxBody))
+	r.Public("POST /agent/v1/events", h.agent(h.events, true), httpd.MaxBody(agentMaxBody))
+	r.Public("POST /agent/v1/inventory", h.agent(h.inventory, true), httpd.MaxBody(agentMaxBody))
 
 	r.Private("GET /api/v1/agents", h.can(model.ActionRead, model.ResourceAgent, h.list))
 	r.Private("GET /api/v1/agents/{id}", h.can(model.ActionRead, model.ResourceAgent, h.get))
@@ -84,14 +85,26 @@ func decodeAgent(r *http.Request, v any) error {
 }
 
 // agent authenticates the calling agent by its secret ("Authorization:
-// Bearer cga_…"); anything else gets 401 and nothing more.
-func (h *fleetHandler) agent(next func(http.ResponseWriter, *http.Request, fleet.Agent)) http.HandlerFunc {
+// Bearer cga_…"); anything else gets 401 and nothing more. With admit, the
+// request also needs one of the channel's work slots: when the server is
+// saturated (everyone reconnecting after a restart) it answers 503 with a
+// random Retry-After, which spreads the agents out.
+func (h *fleetHandler) agent(next func(http.ResponseWriter, *http.Request, fleet.Agent), admit bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		a, err := h.svc.Authenticate(r.Context(), strings.TrimSpace(secret))
 		if err != nil {
 			writeErr(w, r, err)
 			return
+		}
+		if admit {
+			release, err := h.svc.Admit(r.Context())
+			if err != nil {
+				w.Header().Set("Retry-After", strconv.Itoa(5+rand.IntN(26)))
+				httpd.WriteError(w, http.StatusServiceUnavailable, "busy", "", "the server is busy; retry later")
+				return
+			}
+			defer release()
 		}
 		next(w, r, a)
 	}

@@ -52,6 +52,16 @@ func (s *Service) scanAgent(row interface{ Scan(...any) error }) (Agent, error) 
 	if err != nil {
 		return a, err
 	}
+	s.mu.Lock()
+	b, pending := s.beats[a.ID]
+	s.mu.Unlock()
+	if pending { // a heartbeat not yet written is still news
+		at := b.at
+		a.LastSeenAt, a.LastIP, status = &at, b.ip, b.status
+		if b.ver != "" {
+			a.Version = b.ver
+		}
+	}
 	a.Status = json.RawMessage(status)
 	if !json.Valid(a.Status) {
 		a.Status = json.RawMessage("{}")
@@ -146,6 +156,7 @@ func (s *Service) Revoke(ctx context.Context, actor model.Actor, id int64) error
 		return s.store.Audit(ctx, tx, actor, "revoke", "agent", id, &a.AgencyID, nil, map[string]any{"hostname": a.Hostname})
 	})
 	if err == nil {
+		s.forget(id)
 		s.notify(id) // end its task polls
 	}
 	return err
@@ -157,12 +168,41 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Agent, error
 	if !strings.HasPrefix(secret, SecretPrefix) || len(secret) > 200 {
 		return Agent{}, model.ErrUnauthenticated
 	}
+	hash := auth.HashSecret(secret)
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.auth[hash]
+	s.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.agent, nil
+	}
 	a, err := s.scanAgent(s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT `+agentColumns+` FROM agents
-		WHERE secret_hash = ? AND revoked_at IS NULL`), auth.HashSecret(secret)))
+		WHERE secret_hash = ? AND revoked_at IS NULL`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, model.ErrUnauthenticated
 	}
-	return a, err
+	if err != nil {
+		return a, err
+	}
+	s.mu.Lock()
+	if len(s.auth) > 200_000 {
+		clear(s.auth)
+	}
+	s.auth[hash] = cachedAgent{agent: a, until: now.Add(authCacheTTL)}
+	s.mu.Unlock()
+	return a, nil
+}
+
+// forget drops an agent from the authentication cache (revoked, replaced).
+func (s *Service) forget(id int64) {
+	s.mu.Lock()
+	for h, c := range s.auth {
+		if c.agent.ID == id {
+			delete(s.auth, h)
+		}
+	}
+	delete(s.beats, id)
+	s.mu.Unlock()
 }
 
 // MaxStatus bounds what an agent may say about itself in a heartbeat.
@@ -180,14 +220,12 @@ func (s *Service) Heartbeat(ctx context.Context, a Agent, status json.RawMessage
 	if len(version) > 64 || !utf8.ValidString(version) {
 		return 0, model.Invalid("version", "is not a version")
 	}
-	if version == "" {
-		version = a.Version
-	}
-	now := s.store.Now()
-	if _, err := s.store.DB().ExecContext(ctx, s.store.Rebind(`UPDATE agents SET last_seen_at = ?, last_ip = ?, status = ?, version = ? WHERE id = ?`),
-		now, ip, string(status), version, a.ID); err != nil {
-		return 0, err
-	}
+	// Written with others by FlushHeartbeats: a heartbeat is not worth a
+	// commit of its own, and losing the last two seconds of them to a
+	// crash loses nothing the next heartbeat does not bring back.
+	s.mu.Lock()
+	s.beats[a.ID] = beat{at: s.store.Now(), ip: ip, status: string(status), ver: version}
+	s.mu.Unlock()
 	err = s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT COUNT(*) FROM agent_tasks WHERE agent_id = ? AND state = 'queued'`), a.ID).Scan(&tasks)
 	return tasks, err
 }

@@ -249,6 +249,9 @@ func (s *Service) Enroll(ctx context.Context, req EnrollRequest, ip string) (Enr
 	if err != nil {
 		return Enrollment{}, err
 	}
+	if en.Replaced != 0 {
+		s.forget(en.Replaced)
+	}
 	en.Secret = secret
 	en.TaskKey = base64.StdEncoding.EncodeToString(s.PublicKey())
 	en.HeartbeatSeconds = int(s.cfg.Heartbeat / time.Second)

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"canhgac/internal/alert"
@@ -47,6 +48,10 @@ type Config struct {
 	Heartbeat time.Duration
 	// LongPoll is the longest a task poll is held open (default 30 s).
 	LongPoll time.Duration
+	// MaxInFlight bounds agent requests doing database work at once
+	// (default 64); more wait briefly, then are told to come back later,
+	// so thousands of agents reconnecting together cannot swamp the server.
+	MaxInFlight int
 }
 
 // Service runs the fleet.
@@ -57,9 +62,29 @@ type Service struct {
 	key    ed25519.PrivateKey
 	log    *slog.Logger
 
+	admit chan struct{} // admission slots of the agent channel
+	shed  atomic.Int64  // requests told to come back later
+
 	mu      sync.Mutex
 	waiters map[int64][]chan struct{} // task polls waiting per agent
 	offline map[int64]bool            // agents the offline alert was raised for
+	auth    map[string]cachedAgent    // secret hash → agent, briefly
+	beats   map[int64]beat            // heartbeats not yet written
+}
+
+// cachedAgent is an authenticated agent kept for authCacheTTL, so a
+// heartbeat costs no lookup; revocation drops it at once.
+type cachedAgent struct {
+	agent Agent
+	until time.Time
+}
+
+const authCacheTTL = 30 * time.Second
+
+// beat is a heartbeat waiting to be written.
+type beat struct {
+	at              time.Time
+	ip, status, ver string
 }
 
 // New opens the fleet service, creating the signing key on first start.
@@ -70,6 +95,9 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) (*S
 	if cfg.LongPoll <= 0 {
 		cfg.LongPoll = 30 * time.Second
 	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 64
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -77,8 +105,8 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) (*S
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log,
-		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}}, nil
+	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log, admit: make(chan struct{}, cfg.MaxInFlight),
+		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}, auth: map[string]cachedAgent{}, beats: map[int64]beat{}}, nil
 }
 
 // loadKey reads the signing key, or creates one. Without a file (tests) the
@@ -180,25 +208,97 @@ func (s *Service) unwait(agentID int64, ch chan struct{}) {
 	}
 }
 
-// Run raises agent_offline for agents that stopped sending heartbeats and
-// resolves it when they are back, until ctx ends.
-func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(max(s.cfg.Heartbeat/2, time.Second))
+// ErrBusy means the agent channel is at capacity: come back later.
+var ErrBusy = errors.New("fleet: busy, retry later")
+
+// Admit waits briefly for one of the agent channel's work slots. The
+// caller must call release when done. When none frees up, ErrBusy: the
+// agent is told to retry after a random delay, spreading a reconnect
+// storm out instead of queueing it.
+func (s *Service) Admit(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(2 * time.Second)
 	defer t.Stop()
+	select {
+	case s.admit <- struct{}{}:
+		return func() { <-s.admit }, nil
+	case <-t.C:
+		s.shed.Add(1)
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Shed is how many agent requests were told to come back later.
+func (s *Service) Shed() int64 { return s.shed.Load() }
+
+// Run raises agent_offline for agents that stopped sending heartbeats and
+// resolves it when they are back, and writes heartbeats in batches, until
+// ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	sweep := time.NewTicker(max(s.cfg.Heartbeat/2, time.Second))
+	defer sweep.Stop()
+	flush := time.NewTicker(2 * time.Second)
+	defer flush.Stop()
+	defer s.FlushHeartbeats(context.Background())
 	for {
-		if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("fleet sweep", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-flush.C:
+			if err := s.FlushHeartbeats(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("fleet heartbeats", "err", err)
+			}
+		case <-sweep.C:
+			if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("fleet sweep", "err", err)
+			}
 		}
 	}
 }
 
+// FlushHeartbeats writes the heartbeats received since the last flush in
+// one transaction (thousands of agents, one commit every two seconds).
+func (s *Service) FlushHeartbeats(ctx context.Context) error {
+	s.mu.Lock()
+	beats := s.beats
+	s.beats = map[int64]beat{}
+	s.mu.Unlock()
+	if len(beats) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.store.Rebind(`UPDATE agents SET last_seen_at = ?, last_ip = ?, status = ?,
+			version = CASE WHEN ? = '' THEN version ELSE ? END WHERE id = ?`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for id, b := range beats {
+			if _, err := stmt.ExecContext(ctx, b.at, b.ip, b.status, b.ver, b.ver, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// Put them back unless newer ones arrived meanwhile.
+		s.mu.Lock()
+		for id, b := range beats {
+			if _, ok := s.beats[id]; !ok {
+				s.beats[id] = b
+			}
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
 // sweep compares every agent's health with the alerts raised.
 func (s *Service) sweep(ctx context.Context) error {
+	if err := s.FlushHeartbeats(ctx); err != nil {
+		return err
+	}
 	rows, err := s.store.DB().QueryContext(ctx, `SELECT id, agency_id, asset_id, hostname, last_seen_at FROM agents WHERE revoked_at IS NULL`)
 	if err != nil {
 		return err

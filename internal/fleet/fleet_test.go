@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -356,5 +357,49 @@ func TestSigningKeyFile(t *testing.T) {
 	must(t, os.WriteFile(path, []byte("garbage"), 0o600))
 	if _, err := fleet.New(s, nil, fleet.Config{KeyFile: path}, nil); err == nil {
 		t.Fatal("a damaged key file was accepted")
+	}
+}
+
+// Admission control: with every work slot taken, the next agent request is
+// turned away (ErrBusy, counted) instead of queueing without bound; a
+// freed slot admits again.
+func TestAdmissionControl(t *testing.T) {
+	e := newEnv(t, storagetest.Backends(t)[0].Open(t), fleet.Config{MaxInFlight: 2})
+	r1, err := e.svc.Admit(ctx)
+	must(t, err)
+	r2, err := e.svc.Admit(ctx)
+	must(t, err)
+	if _, err := e.svc.Admit(ctx); !errors.Is(err, fleet.ErrBusy) || e.svc.Shed() != 1 {
+		t.Fatalf("third request with two slots: %v (shed %d)", err, e.svc.Shed())
+	}
+	r1()
+	r3, err := e.svc.Admit(ctx)
+	must(t, err)
+	r2()
+	r3()
+}
+
+// Heartbeats are written in batches, yet reads see the latest at once, and
+// a flush makes them durable.
+func TestHeartbeatsAreBatched(t *testing.T) {
+	s := storagetest.Backends(t)[0].Open(t)
+	e := newEnv(t, s, fleet.Config{})
+	en, err := e.svc.Enroll(ctx, host(e.token(t, e.admin, e.deptA, 1), "m", "h"), "")
+	must(t, err)
+	a, _ := e.svc.Authenticate(ctx, en.Secret)
+	_, err = e.svc.Heartbeat(ctx, a, json.RawMessage(`{"queue":7}`), "0.3", "10.1.1.1")
+	must(t, err)
+	var ip string
+	must(t, s.DB().QueryRowContext(ctx, `SELECT last_ip FROM agents WHERE id = `+fmt.Sprint(a.ID)).Scan(&ip))
+	if ip != "" {
+		t.Fatalf("heartbeat written before the flush: %q", ip)
+	}
+	if got, _ := e.svc.Get(ctx, model.System, a.ID); got.LastIP != "10.1.1.1" || got.Version != "0.3" || string(got.Status) != `{"queue":7}` {
+		t.Fatalf("pending heartbeat not visible: %+v", got)
+	}
+	must(t, e.svc.FlushHeartbeats(ctx))
+	must(t, s.DB().QueryRowContext(ctx, `SELECT last_ip FROM agents WHERE id = `+fmt.Sprint(a.ID)).Scan(&ip))
+	if ip != "10.1.1.1" {
+		t.Fatalf("after the flush: %q", ip)
 	}
 }

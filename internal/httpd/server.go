@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"canhgac/internal/auth"
@@ -171,7 +172,10 @@ func (s *Server) guard(h http.Handler) http.Handler {
 		if r.TLS != nil {
 			hdr.Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		if r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && !s.limit.allow(ClientIP(r)) {
+		// Enrolled agents are exempt: a whole agency's machines often share
+		// one NAT address; the agent channel has its own admission control.
+		agentCall := strings.HasPrefix(r.URL.Path, "/agent/v1/") && r.URL.Path != "/agent/v1/enroll"
+		if r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && !agentCall && !s.limit.allow(ClientIP(r)) {
 			hdr.Set("Retry-After", "1")
 			WriteError(w, http.StatusTooManyRequests, CodeRateLimited, "", "too many requests from %s", ClientIP(r))
 			return
