@@ -84,6 +84,9 @@ type Agent struct {
 	// InventoryEvery (default 6 h).
 	Inventory      func(context.Context) (*inventory.Inventory, error)
 	InventoryEvery time.Duration
+	// OnHeartbeat, if set, is told how each heartbeat went (the load
+	// simulator measures latency with it).
+	OnHeartbeat func(took time.Duration, err error)
 
 	key       ed25519.PublicKey
 	wake      chan struct{}
@@ -226,7 +229,11 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 			Tasks            int `json:"tasks"`
 			HeartbeatSeconds int `json:"heartbeat_seconds"`
 		}
+		start := time.Now()
 		err := a.Client.call(ctx, "POST", "/agent/v1/heartbeat", map[string]any{"version": a.Version, "status": status}, &out)
+		if a.OnHeartbeat != nil && ctx.Err() == nil {
+			a.OnHeartbeat(time.Since(start), err)
+		}
 		switch {
 		case errors.Is(err, ErrRevoked):
 			return err

@@ -28,8 +28,11 @@ import (
 // with a fresh SQLite store, and reports checks per second, how late
 // checks started against their schedule, CPU time and peak memory.
 func runBench(env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "agents" {
+		return benchAgents(env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "webmon" {
-		return usageError("bench needs a subject: bench webmon [--sites N] [--interval D] [--duration D]")
+		return usageError("bench needs a subject: bench webmon [--sites N] [--interval D] [--duration D], or bench agents [--count N] [--duration D] [--restart]")
 	}
 	fs := newFlags(env, "bench webmon")
 	sites := fs.Int("sites", 1000, "how many sites to serve and monitor")

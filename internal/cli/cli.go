@@ -50,7 +50,7 @@ func commands() []command {
 		{"page", "judge a saved web page for defacement: page check", runPage},
 		{"agent", "the endpoint agent: agent enroll | agent run | agent status", runAgent},
 		{"inventory", "print this machine's software and host inventory (--json)", runInventory},
-		{"bench", "measure this machine: bench webmon --sites N --interval D --duration D", runBench},
+		{"bench", "measure this machine: bench webmon --sites N … | bench agents --count N …", runBench},
 		{"version", "print the build version", runVersion},
 		{"help", "list the subcommands", nil},
 	}

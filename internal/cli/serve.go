@@ -51,6 +51,7 @@ func runServe(env *Env, args []string) error {
 	deepInterval := fs.Duration("deep-interval", envDuration(env, "deep-interval", time.Hour), "how often each website gets the deep check: DNS, cloaking probe, sub-pages and 404 page")
 	retention := fs.Duration("evidence-retention", envDuration(env, "evidence-retention", 90*24*time.Hour), "how long page snapshots are kept as evidence")
 	domainFiles := fs.String("domain-lists", envDefault(env, "domain-lists", ""), "comma-separated gambling/malicious domain list files (hosts format or one domain a line) added to the shipped list")
+	agentHeartbeat := fs.Duration("agent-heartbeat", envDuration(env, "agent-heartbeat", time.Minute), "heartbeat interval agents are told to use (late after 2 missed, offline after 5)")
 	chromiumPath := fs.String("chromium", envDefault(env, "chromium", ""), "Chromium binary for JavaScript-rendered monitors and screenshots (default: found on PATH; none disables them)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -153,7 +154,7 @@ func runServe(env *Env, args []string) error {
 	}
 	monitors := webmon.New(store, alerts, wcfg, log)
 	api.RegisterMonitors(srv, monitors)
-	agents, err := fleet.New(store, alerts, fleet.Config{KeyFile: filepath.Join(sf.data, "fleet-task-signing.key")}, log)
+	agents, err := fleet.New(store, alerts, fleet.Config{KeyFile: filepath.Join(sf.data, "fleet-task-signing.key"), Heartbeat: *agentHeartbeat}, log)
 	if err != nil {
 		return err
 	}
@@ -161,6 +162,7 @@ func runServe(env *Env, args []string) error {
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)
 	ui.RegisterMonitors(srv, monitors)
+	ui.RegisterFleet(srv, agents)
 	go sweepSessions(ctx, store, log)
 	go agents.Run(ctx)
 	go alerts.Run(ctx, *tick, log)
