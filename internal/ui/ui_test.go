@@ -21,6 +21,7 @@ import (
 	"canhgac/internal/alert"
 	"canhgac/internal/api"
 	"canhgac/internal/auth"
+	"canhgac/internal/fleet"
 	"canhgac/internal/httpd"
 	"canhgac/internal/i18n"
 	"canhgac/internal/model"
@@ -46,6 +47,7 @@ type env struct {
 	alerts                 *alert.Service
 	handler                http.Handler
 	monitors               *webmon.Service
+	fleet                  *fleet.Service
 }
 
 func newEnv(t testing.TB, store *storage.Store) *env {
@@ -62,9 +64,12 @@ func newEnv(t testing.TB, store *storage.Store) *env {
 	must(t, err)
 	monitors := webmon.New(store, alerts, webmon.Config{Evidence: ev, RecheckDelay: time.Millisecond}, nil)
 	ui.RegisterMonitors(srv, monitors)
+	agents, err := fleet.New(store, alerts, fleet.Config{}, nil)
+	must(t, err)
+	ui.RegisterFleet(srv, agents)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, store: store, url: ts.URL, alerts: alerts, handler: srv.Handler(), monitors: monitors}
+	e := &env{t: t, store: store, url: ts.URL, alerts: alerts, handler: srv.Handler(), monitors: monitors, fleet: agents}
 	sys := model.Actor{Scope: model.System}
 	e.province = model.Agency{Name: "Sở Thông tin và Truyền thông", Kind: model.AgencyProvince}
 	must(t, store.CreateAgency(ctx, sys, &e.province))
