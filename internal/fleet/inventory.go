@@ -100,12 +100,6 @@ func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUploa
 			return err
 		}
 		defer del.Close()
-		ins, err := tx.PrepareContext(ctx, s.store.Rebind(`INSERT INTO agent_packages (agent_id, ecosystem, name, arch, version, source_name, source_version, origin)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
 		hist, err := tx.PrepareContext(ctx, s.store.Rebind(`INSERT INTO agent_changes (agent_id, at, change, ecosystem, name, arch, old_version, new_version)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
 		if err != nil {
@@ -117,9 +111,15 @@ func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUploa
 			_, err := del.ExecContext(ctx, a.ID, p.Ecosystem, p.Name, p.Arch, p.Version)
 			return err
 		}
+		// New rows go in with multi-row INSERTs: a first inventory is
+		// 1,500 rows, and one statement per row is what makes it slow.
+		var pending []inventory.Package
 		add := func(p inventory.Package) error {
-			_, err := ins.ExecContext(ctx, a.ID, p.Ecosystem, p.Name, p.Arch, p.Version, p.SourceName, p.SourceVersion, p.Origin)
-			return err
+			pending = append(pending, p)
+			if len(pending) < insertBatch {
+				return nil
+			}
+			return s.insertPackages(ctx, tx, a.ID, &pending)
 		}
 		record := func(change string, p inventory.Package, old, new string) error {
 			if first {
@@ -157,12 +157,43 @@ func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUploa
 				return err
 			}
 		}
+		if err := s.insertPackages(ctx, tx, a.ID, &pending); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, s.store.Rebind(`UPDATE agents SET inventory_hash = ?, packages = ?, host = ?, hostname = ?, os_name = ?, os_version = ?
 			WHERE id = ?`), hash, len(next), string(host), nonEmpty(up.Host.Hostname, a.Hostname), nonEmpty(up.Host.OSName, a.OSName),
 			nonEmpty(up.Host.OSVersion, a.OSVersion), a.ID)
 		return err
 	})
 	return n, err
+}
+
+// insertBatch is how many packages one INSERT carries (8 parameters each,
+// well under SQLite's and PostgreSQL's parameter limits).
+const insertBatch = 250
+
+// insertPackages writes the pending packages in one statement and empties
+// the list.
+func (s *Service) insertPackages(ctx context.Context, tx *sql.Tx, agentID int64, pending *[]inventory.Package) error {
+	ps := *pending
+	if len(ps) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO agent_packages (agent_id, ecosystem, name, arch, version, source_name, source_version, origin) VALUES `)
+	args := make([]any, 0, len(ps)*8)
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, agentID, p.Ecosystem, p.Name, p.Arch, p.Version, p.SourceName, p.SourceVersion, p.Origin)
+	}
+	if _, err := tx.ExecContext(ctx, s.store.Rebind(b.String()), args...); err != nil {
+		return err
+	}
+	*pending = ps[:0]
+	return nil
 }
 
 func nonEmpty(v, fallback string) string {

@@ -120,3 +120,26 @@ func TestInventoryFullThenDeltas(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkStoreFirstInventory stores a first 1,500-package inventory (a
+// new agent's), on SQLite.
+func BenchmarkStoreFirstInventory(b *testing.B) {
+	s := storagetest.Backends(b)[0].Open(b)
+	e := newEnv(b, s, fleet.Config{})
+	tok := fleet.EnrollmentToken{AgencyID: e.deptA.ID, MaxUses: fleet.MaxTokenUses}
+	sec, err := e.svc.CreateToken(ctx, e.admin, &tok, time.Hour)
+	must(b, err)
+	pkgs := debianPackages(1500)
+	h := inventory.Host{Hostname: "h", Arch: "amd64"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		en, err := e.svc.Enroll(ctx, host(sec, fmt.Sprintf("m-%d", i), fmt.Sprintf("h-%d", i)), "")
+		must(b, err)
+		a, _ := e.svc.Authenticate(ctx, en.Secret)
+		b.StartTimer()
+		if _, err := e.svc.StoreInventory(ctx, a, fleet.InventoryUpload{Host: h, Full: true, Packages: pkgs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
