@@ -22,6 +22,8 @@ const agentUsage = `Usage:
   canhgac agent enroll --server URL --token T [--server-fingerprint SHA256] [--state FILE]
   canhgac agent run [--state FILE] [--queue DIR]
   canhgac agent status [--state FILE]
+  canhgac agent install [--state FILE] [--queue DIR] [--no-start] [--root DIR]
+  canhgac agent uninstall
 
 enroll registers this machine with a canhgac server using an enrollment
 token from its web UI or API, and pins the server's certificate: give its
@@ -30,6 +32,8 @@ must have a certificate this machine trusts. The agent's secret is saved
 in the state file with mode 0600.
 
 run keeps the agent connected: heartbeats, signed tasks, queued events.
+It holds itself to 10% of a core and 150 MiB: over either, inventory and
+tasks wait. install makes run a system service (systemd or Windows).
 `
 
 // defaultAgentDir is where the agent keeps its state.
@@ -114,10 +118,12 @@ func runAgent(env *Env, args []string) error {
 		a := &agent.Agent{State: st, Client: c, Spool: sp, Version: version(), Log: log, Inventory: collect,
 			InventoryFile: filepath.Join(filepath.Dir(*state), "inventory-sent.json")}
 		a.Tasks = map[string]agent.TaskFunc{fleet.TaskInventory: a.InventoryTask(collect)}
-		ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer cancel()
 		log.Info("agent running", "server", agent.ServerHost(st.Server), "agent", st.AgentID)
-		return a.Run(ctx)
+		return runAgentSupervised(a)
+	case "install":
+		return runAgentInstall(env, fs, state, args[1:])
+	case "uninstall":
+		return runAgentUninstall(env, fs, args[1:])
 	case "status":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
