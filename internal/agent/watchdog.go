@@ -86,7 +86,7 @@ func (w *Watchdog) Run(ctx context.Context) error {
 func (w *Watchdog) Sample() {
 	cpuLimit, memMB, _, win := w.limits()
 	now := time.Now()
-	cpu, cpuErr := processCPUTime()
+	cpu, cpuErr := ProcessCPUTime()
 	rss := residentBytes()
 
 	w.mu.Lock()

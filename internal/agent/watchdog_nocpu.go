@@ -7,6 +7,6 @@ import (
 	"time"
 )
 
-// processCPUTime is not available on this platform; the CPU limit is not
+// ProcessCPUTime is not available on this platform; the CPU limit is not
 // enforced.
-func processCPUTime() (time.Duration, error) { return 0, errors.ErrUnsupported }
+func ProcessCPUTime() (time.Duration, error) { return 0, errors.ErrUnsupported }

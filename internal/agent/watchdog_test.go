@@ -28,7 +28,7 @@ func sampleUntil(w *Watchdog, n int, cond func() bool) bool {
 }
 
 func TestWatchdogCPUOverLimit(t *testing.T) {
-	if _, err := processCPUTime(); err != nil {
+	if _, err := ProcessCPUTime(); err != nil {
 		t.Skip("no CPU time on this platform:", err)
 	}
 	w := &Watchdog{CPUPercent: 5, MemoryMB: 1 << 20, Window: 2 * time.Second}
@@ -165,7 +165,7 @@ func TestAgentIdleCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 4 s")
 	}
-	if _, err := processCPUTime(); err != nil {
+	if _, err := ProcessCPUTime(); err != nil {
 		t.Skip("no CPU time on this platform:", err)
 	}
 	pub, _, _ := ed25519.GenerateKey(nil)
@@ -183,10 +183,10 @@ func TestAgentIdleCost(t *testing.T) {
 	go func() { a.Run(ctx); done <- struct{}{} }()
 	time.Sleep(time.Second) // start-up: first failures, TLS config, timers
 	runtime.GC()
-	cpu0, _ := processCPUTime()
+	cpu0, _ := ProcessCPUTime()
 	t0 := time.Now()
 	time.Sleep(3 * time.Second)
-	cpu1, _ := processCPUTime()
+	cpu1, _ := ProcessCPUTime()
 	wall := time.Since(t0)
 	cancel()
 	<-done

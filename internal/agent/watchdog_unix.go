@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// processCPUTime is the user plus system CPU time this process has used.
-func processCPUTime() (time.Duration, error) {
+// ProcessCPUTime is the user plus system CPU time this process has used
+// (getrusage; GetProcessTimes on Windows).
+func ProcessCPUTime() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, err

@@ -7,8 +7,8 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// processCPUTime is the kernel plus user CPU time this process has used.
-func processCPUTime() (time.Duration, error) {
+// ProcessCPUTime is the kernel plus user CPU time this process has used.
+func ProcessCPUTime() (time.Duration, error) {
 	var creation, exit, kernel, user windows.Filetime
 	if err := windows.GetProcessTimes(windows.CurrentProcess(), &creation, &exit, &kernel, &user); err != nil {
 		return 0, err
