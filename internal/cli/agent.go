@@ -50,7 +50,7 @@ func defaultAgentDir() string {
 func runAgent(env *Env, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(env.Stderr, agentUsage)
-		return usageError("agent needs a subcommand: enroll, run or status")
+		return usageError("agent needs a subcommand: enroll, run, status, install or uninstall")
 	}
 	fs := newFlags(env, "agent "+args[0])
 	fs.Usage = func() { fmt.Fprint(env.Stderr, agentUsage) }
