@@ -13,9 +13,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"canhgac/internal/agent"
 	"canhgac/internal/alert"
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
@@ -97,8 +97,7 @@ func runBench(env *Env, args []string) error {
 		}
 	}
 	fmt.Fprintf(env.Stderr, "monitoring %d sites every %s for %s…\n", *sites, *interval, *duration)
-	var before syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	before, _ := agent.ProcessCPUTime()
 	start := time.Now()
 	runCtx, cancel := context.WithTimeout(ctx, *duration)
 	defer cancel()
@@ -106,10 +105,9 @@ func runBench(env *Env, args []string) error {
 		return err
 	}
 	elapsed := time.Since(start)
-	var after syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	after, _ := agent.ProcessCPUTime()
 	lag := svc.Lag()
-	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) * time.Nanosecond
+	cpu := after - before
 	res := map[string]any{
 		"sites": *sites, "interval": interval.String(), "duration": elapsed.Round(time.Millisecond).String(),
 		"checks": lag.Checks, "checks_per_second": float64(lag.Checks) / elapsed.Seconds(),

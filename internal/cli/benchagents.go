@@ -20,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"canhgac/internal/agent"
@@ -474,13 +473,13 @@ func (s *childServer) start() error {
 }
 
 func (s *childServer) kill() {
-	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Process.Kill() // SIGKILL: no chance to clean up
 	<-s.done
 }
 
 func (s *childServer) stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(syscall.SIGTERM)
+		s.cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-s.done:
 		case <-time.After(30 * time.Second):

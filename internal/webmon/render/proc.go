@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -53,7 +52,9 @@ func killLeftovers(dir string) {
 		}
 		quiet = 0
 		for _, pid := range pids {
-			syscall.Kill(pid, syscall.SIGKILL)
+			if p, err := os.FindProcess(pid); err == nil {
+				p.Kill() // SIGKILL on Unix
+			}
 		}
 	}
 }
