@@ -418,7 +418,7 @@ func (a *Agent) inventoryLoop(ctx context.Context) error {
 		case err != nil && ctx.Err() == nil:
 			fails++
 			a.noteErr("inventory", err)
-			wait = max(retryDelay(err, fails), backoff(fails+4)) // from 16 s up
+			wait = retryDelay(err, fails+3) // from 8 s up, or when the server says
 		default:
 			fails = 0
 		}

@@ -38,7 +38,7 @@ func RegisterFleet(s *httpd.Server, svc *fleet.Service) {
 	r.Public("GET /agent/v1/tasks", h.agent(h.poll, false)) // waiting holds no slot
 	r.Public("POST /agent/v1/tasks/{id}/result", h.agent(h.result, true), httpd.MaxBody(agentMaxBody))
 	r.Public("POST /agent/v1/events", h.agent(h.events, true), httpd.MaxBody(agentMaxBody))
-	r.Public("POST /agent/v1/inventory", h.agent(h.inventory, true), httpd.MaxBody(agentMaxBody))
+	r.Public("POST /agent/v1/inventory", h.agent(h.inventory, false), httpd.MaxBody(agentMaxBody)) // its own, narrower admission
 
 	r.Private("GET /api/v1/agents", h.can(model.ActionRead, model.ResourceAgent, h.list))
 	r.Private("GET /api/v1/agents/{id}", h.can(model.ActionRead, model.ResourceAgent, h.get))
@@ -355,6 +355,13 @@ func (h *fleetHandler) revokeToken(w http.ResponseWriter, r *http.Request) {
 // inventory stores an agent's inventory (full or delta); 409 asks for the
 // full list.
 func (h *fleetHandler) inventory(w http.ResponseWriter, r *http.Request, a fleet.Agent) {
+	release, err := h.svc.AdmitHeavy(r.Context())
+	if err != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(5+rand.IntN(26)))
+		httpd.WriteError(w, http.StatusServiceUnavailable, "busy", "", "the server is busy; retry later")
+		return
+	}
+	defer release()
 	var up fleet.InventoryUpload
 	if err := decodeAgent(r, &up); err != nil {
 		writeErr(w, r, err)

@@ -63,6 +63,7 @@ type Service struct {
 	log    *slog.Logger
 
 	admit chan struct{} // admission slots of the agent channel
+	heavy chan struct{} // slots for inventory uploads (big write transactions)
 	shed  atomic.Int64  // requests told to come back later
 
 	mu      sync.Mutex
@@ -105,7 +106,7 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) (*S
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log, admit: make(chan struct{}, cfg.MaxInFlight),
+	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log, admit: make(chan struct{}, cfg.MaxInFlight), heavy: make(chan struct{}, 2),
 		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}, auth: map[string]cachedAgent{}, beats: map[int64]beat{}}, nil
 }
 
@@ -221,6 +222,23 @@ func (s *Service) Admit(ctx context.Context) (release func(), err error) {
 	select {
 	case s.admit <- struct{}{}:
 		return func() { <-s.admit }, nil
+	case <-t.C:
+		s.shed.Add(1)
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// AdmitHeavy is Admit for inventory uploads: the database writes them one
+// after another anyway, so a few at a time, and a longer wait in line
+// before an agent is told to come back.
+func (s *Service) AdmitHeavy(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(15 * time.Second)
+	defer t.Stop()
+	select {
+	case s.heavy <- struct{}{}:
+		return func() { <-s.heavy }, nil
 	case <-t.C:
 		s.shed.Add(1)
 		return nil, ErrBusy
