@@ -147,3 +147,25 @@ func TestAgentEventsSurviveServerKill9(t *testing.T) {
 		}
 	}
 }
+
+// The fleet simulator runs end to end on a small fleet: it starts its own
+// server, enrolls agents, waits for their inventories, measures, and
+// survives the server's SIGKILL and restart with every agent back.
+func TestBenchAgentsSmallFleet(t *testing.T) {
+	out := run(t, "", "bench", "agents", "--count", "6", "--packages", "40", "--duration", "6s", "--heartbeat", "5s", "--restart", "--json")
+	var res struct {
+		Agents           int     `json:"agents"`
+		Heartbeats       int     `json:"heartbeats"`
+		Errors           int     `json:"heartbeat_errors"`
+		Recovered        int     `json:"restart_recovered_agents"`
+		ServerRSS        float64 `json:"server_rss_mb"`
+		ServerCPUCores   float64 `json:"server_cpu_cores"`
+		RestartHeartbeat int     `json:"restart_heartbeats"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if res.Agents != 6 || res.Heartbeats == 0 || res.Errors != 0 || res.Recovered != 6 || res.ServerRSS <= 0 {
+		t.Fatalf("bench result %+v", res)
+	}
+}
