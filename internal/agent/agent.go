@@ -89,7 +89,8 @@ type Agent struct {
 	OnHeartbeat func(took time.Duration, err error)
 
 	key       ed25519.PublicKey
-	wake      chan struct{}
+	wakeOnce  sync.Once
+	wake      chan struct{} // use wakeup(): Emit may run before Run
 	ran       atomic.Int64
 	rejected  atomic.Int64
 	uploaded  atomic.Int64
@@ -116,10 +117,16 @@ func (a *Agent) Emit(kind string, data any) error {
 		return err
 	}
 	select {
-	case a.wake <- struct{}{}:
+	case a.wakeup() <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// wakeup is the channel that tells the uploader new events are queued.
+func (a *Agent) wakeup() chan struct{} {
+	a.wakeOnce.Do(func() { a.wake = make(chan struct{}, 1) })
+	return a.wake
 }
 
 // Stats are the agent's own counters.
@@ -146,7 +153,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.PollWait <= 0 {
 		a.PollWait = 30 * time.Second
 	}
-	a.wake = make(chan struct{}, 1)
+	a.wakeup()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -389,7 +396,7 @@ func (a *Agent) uploadLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
-		case <-a.wake:
+		case <-a.wakeup():
 		case <-t.C:
 		}
 		t.Stop()

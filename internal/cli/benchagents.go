@@ -117,8 +117,19 @@ func benchAgents(env *Env, args []string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, a := range sims {
-		a.OnHeartbeat = stats.observe
+	// After a restart, which agents have had a heartbeat through.
+	var restarted atomic.Bool
+	var backMu sync.Mutex
+	back := map[int]bool{}
+	for i, a := range sims {
+		a.OnHeartbeat = func(d time.Duration, err error) {
+			stats.observe(d, err)
+			if err == nil && restarted.Load() {
+				backMu.Lock()
+				back[i] = true
+				backMu.Unlock()
+			}
+		}
 		wg.Add(1)
 		go func() { defer wg.Done(); a.Run(ctx) }()
 		time.Sleep(*heartbeat / time.Duration(*count) / 2) // agents start over half an interval, as after a rollout
@@ -160,23 +171,12 @@ func benchAgents(env *Env, args []string) error {
 		if err := srv.start(); err != nil {
 			return err
 		}
-		back := map[int]bool{}
-		var mu sync.Mutex
-		for i, a := range sims {
-			a.OnHeartbeat = func(d time.Duration, err error) {
-				stats.observe(d, err)
-				if err == nil {
-					mu.Lock()
-					back[i] = true
-					mu.Unlock()
-				}
-			}
-		}
 		stats.reset()
+		restarted.Store(true)
 		for {
-			mu.Lock()
+			backMu.Lock()
 			n := len(back)
-			mu.Unlock()
+			backMu.Unlock()
 			if n == *count {
 				break
 			}
@@ -185,9 +185,9 @@ func benchAgents(env *Env, args []string) error {
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
-		mu.Lock()
+		backMu.Lock()
 		res["restart_recovered_agents"] = len(back)
-		mu.Unlock()
+		backMu.Unlock()
 		res["restart_recovery_seconds"] = time.Since(down).Seconds()
 		stats.report(res, "restart_heartbeat")
 		res["server_rss_mb_after_restart"], _ = srv.rssMB()
