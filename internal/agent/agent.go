@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
@@ -88,15 +89,16 @@ type Agent struct {
 	// simulator measures latency with it).
 	OnHeartbeat func(took time.Duration, err error)
 
-	key       ed25519.PublicKey
-	wakeOnce  sync.Once
-	wake      chan struct{} // use wakeup(): Emit may run before Run
-	ran       atomic.Int64
-	rejected  atomic.Int64
-	uploaded  atomic.Int64
-	heartbeat atomic.Int64
-	mu        sync.Mutex
-	lastErr   string
+	key        ed25519.PublicKey
+	hbOverride atomic.Int64 // heartbeat seconds set by agent.config
+	wakeOnce   sync.Once
+	wake       chan struct{} // use wakeup(): Emit may run before Run
+	ran        atomic.Int64
+	rejected   atomic.Int64
+	uploaded   atomic.Int64
+	heartbeat  atomic.Int64
+	mu         sync.Mutex
+	lastErr    string
 }
 
 // Emit queues an event for upload. It is durable once Emit returns.
@@ -216,7 +218,11 @@ func (a *Agent) noteErr(what string, err error) {
 func (a *Agent) heartbeatLoop(ctx context.Context) error {
 	fails := 0
 	for {
-		iv := time.Duration(max(a.State.HeartbeatSeconds, 5)) * time.Second
+		secs := a.State.HeartbeatSeconds
+		if o := a.hbOverride.Load(); o > 0 {
+			secs = int(o) // set remotely by agent.config
+		}
+		iv := time.Duration(max(secs, 5)) * time.Second
 		status := map[string]any{"goroutines": runtime.NumGoroutine()}
 		if a.Spool != nil {
 			st := a.Spool.Stats()
@@ -312,6 +318,9 @@ func (a *Agent) runTask(ctx context.Context, t fleet.Task) {
 		return
 	}
 	fn := a.Tasks[t.Kind]
+	if fn == nil && t.Kind == fleet.TaskAgentConfig {
+		fn = a.configure
+	}
 	if fn == nil {
 		refuse("this agent does not know task kind " + strconv.Quote(t.Kind))
 		return
@@ -401,6 +410,30 @@ func (a *Agent) uploadLoop(ctx context.Context) error {
 		}
 		t.Stop()
 	}
+}
+
+// AgentConfig is the payload of an agent.config task: settings the
+// server may change remotely. Anything else is refused.
+type AgentConfig struct {
+	HeartbeatSeconds int `json:"heartbeat_seconds"`
+}
+
+// configure runs agent.config: it changes the heartbeat interval (10 s to
+// 1 h) until the agent restarts.
+func (a *Agent) configure(_ context.Context, payload json.RawMessage) (any, error) {
+	var c AgentConfig
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("agent.config: %v", err)
+	}
+	if c.HeartbeatSeconds != 0 {
+		if c.HeartbeatSeconds < 10 || c.HeartbeatSeconds > 3600 {
+			return nil, errors.New("agent.config: heartbeat_seconds must be 10 to 3600")
+		}
+		a.hbOverride.Store(int64(c.HeartbeatSeconds))
+	}
+	return c, nil
 }
 
 // inventoryLoop uploads the inventory at start and then periodically.

@@ -166,16 +166,37 @@ func TestAgentRuns(t *testing.T) {
 		if ag.Health != fleet.Online || ag.Version != "test" {
 			t.Fatalf("agent after heartbeats: %+v", ag)
 		}
-		// A task of a kind the agent does not know is refused, not run.
-		cfgTask, err := sv.fleet.CreateTask(ctx, admin, st.AgentID, fleet.TaskAgentConfig, nil, time.Minute)
+		// A task row forged in the database (no valid signature) is refused,
+		// not run.
+		_, err = s.DB().ExecContext(ctx, s.Rebind(`INSERT INTO agent_tasks (agent_id, kind, payload, signature, state, created_by, created_at, deadline)
+			VALUES (?, 'inventory.collect', '{"full":false}', ?, 'queued', 'attacker', ?, ?)`), st.AgentID, strings.Repeat("A", 86)+"==",
+			time.Now().UTC(), time.Now().UTC().Add(time.Hour))
 		must(t, err)
 		waitFor(t, func() bool {
 			ts, _ := sv.fleet.Tasks(ctx, model.System, st.AgentID)
-			return len(ts) == 2 && ts[0].ID == cfgTask.ID && ts[0].State == fleet.TaskFailed && strings.Contains(ts[0].Error, "refused")
+			return len(ts) == 2 && ts[0].CreatedBy == "attacker" && ts[0].State == fleet.TaskFailed && strings.Contains(ts[0].Error, "refused")
 		})
+		select {
+		case p := <-ran:
+			t.Fatalf("the forged task ran with %s", p)
+		default:
+		}
 		if a.Stats().TasksRejected != 1 {
 			t.Fatalf("stats %+v", a.Stats())
 		}
+		// agent.config: a valid setting is applied, anything else refused.
+		good, err := sv.fleet.CreateTask(ctx, admin, st.AgentID, fleet.TaskAgentConfig, json.RawMessage(`{"heartbeat_seconds":30}`), time.Minute)
+		must(t, err)
+		bad, err := sv.fleet.CreateTask(ctx, admin, st.AgentID, fleet.TaskAgentConfig, json.RawMessage(`{"heartbeat_seconds":30,"exec":"sh"}`), time.Minute)
+		must(t, err)
+		waitFor(t, func() bool {
+			ts, _ := sv.fleet.Tasks(ctx, model.System, st.AgentID)
+			states := map[int64]fleet.Task{}
+			for _, x := range ts {
+				states[x.ID] = x
+			}
+			return states[good.ID].State == fleet.TaskDone && states[bad.ID].State == fleet.TaskFailed && strings.Contains(states[bad.ID].Error, "unknown field")
+		})
 		must(t, sv.fleet.Revoke(ctx, admin, st.AgentID))
 		select {
 		case err := <-done:
