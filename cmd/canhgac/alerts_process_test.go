@@ -52,9 +52,12 @@ func (r *receiver) last(path string) map[string]any {
 }
 func (r *receiver) setFail(v bool) { r.mu.Lock(); r.fails = v; r.mu.Unlock() }
 
+// eventually waits for cond. The bound is generous: under -race the
+// servers these tests start are race-instrumented too, and CI runs them
+// beside other packages' tests on two cores.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
