@@ -100,14 +100,20 @@ func (h *fleetHandler) agent(next func(http.ResponseWriter, *http.Request, fleet
 		if admit {
 			release, err := h.svc.Admit(r.Context())
 			if err != nil {
-				w.Header().Set("Retry-After", strconv.Itoa(5+rand.IntN(26)))
-				httpd.WriteError(w, http.StatusServiceUnavailable, "busy", "", "the server is busy; retry later")
+				busy(w)
 				return
 			}
 			defer release()
 		}
 		next(w, r, a)
 	}
+}
+
+// busy tells an agent to come back after a random 5–30 s, so that agents
+// turned away together do not return together.
+func busy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(5+rand.IntN(26)))
+	httpd.WriteError(w, http.StatusServiceUnavailable, "busy", "", "the server is busy; retry later")
 }
 
 func (h *fleetHandler) enroll(w http.ResponseWriter, r *http.Request) {
@@ -357,8 +363,7 @@ func (h *fleetHandler) revokeToken(w http.ResponseWriter, r *http.Request) {
 func (h *fleetHandler) inventory(w http.ResponseWriter, r *http.Request, a fleet.Agent) {
 	release, err := h.svc.AdmitHeavy(r.Context())
 	if err != nil {
-		w.Header().Set("Retry-After", strconv.Itoa(5+rand.IntN(26)))
-		httpd.WriteError(w, http.StatusServiceUnavailable, "busy", "", "the server is busy; retry later")
+		busy(w)
 		return
 	}
 	defer release()
