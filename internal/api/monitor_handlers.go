@@ -284,19 +284,14 @@ func (h *monitorHandler) evidence(w http.ResponseWriter, r *http.Request, png bo
 		writeErr(w, r, err)
 		return
 	}
-	sn, err := h.svc.GetSnapshot(r.Context(), scope(r), id, sid)
+	data, ctype, err := h.svc.SnapshotFile(r.Context(), scope(r), id, sid, png)
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	key, ctype, name := sn.HTMLKey, "text/plain; charset=utf-8", fmt.Sprintf("snapshot-%d.html.txt", sid)
+	name := fmt.Sprintf("snapshot-%d.html.txt", sid)
 	if png {
-		key, ctype, name = sn.ScreenshotKey, "image/png", fmt.Sprintf("snapshot-%d.png", sid)
-	}
-	data, err := h.svc.Evidence(key)
-	if err != nil {
-		writeErr(w, r, err)
-		return
+		name = fmt.Sprintf("snapshot-%d.png", sid)
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("X-Content-Type-Options", "nosniff")

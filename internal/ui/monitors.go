@@ -225,16 +225,7 @@ func (h *monitorUI) evidence(w http.ResponseWriter, r *http.Request, png bool) {
 		h.fail(w, r, err)
 		return
 	}
-	sn, err := h.svc.GetSnapshot(r.Context(), scope(r), id, sid)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	key, ctype := sn.HTMLKey, "text/plain; charset=utf-8"
-	if png {
-		key, ctype = sn.ScreenshotKey, "image/png"
-	}
-	data, err := h.svc.Evidence(key)
+	data, ctype, err := h.svc.SnapshotFile(r.Context(), scope(r), id, sid, png)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -159,10 +159,8 @@ func (s *Service) CheckDNS(ctx context.Context, m Monitor) ([]dnscheck.Change, e
 
 // view fetches the page one way for the cloaking probe.
 func (s *Service) view(ctx context.Context, m Monitor, name, ua, referer string) (cloak.View, []byte) {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(m.TimeoutSeconds)*time.Second)
-	defer cancel()
 	v := cloak.View{Name: name}
-	resp, err := s.fetch.Fetch(ctx, fetch.Request{URL: m.URL, UserAgent: ua, Referer: referer, Policy: s.policy(m)})
+	resp, err := s.fetchAs(ctx, m, m.URL, ua, referer)
 	if err != nil {
 		return v, nil
 	}
@@ -323,11 +321,17 @@ func (s *Service) readFeed(ctx context.Context, m Monitor, at string) []string {
 	return links
 }
 
-// get fetches a URL of the monitored site as a browser; nil unless 2xx.
-func (s *Service) get(ctx context.Context, m Monitor, at string) []byte {
+// fetchAs fetches a URL of the monitored site within the monitor's
+// timeout and address policy, as the given user agent and referer.
+func (s *Service) fetchAs(ctx context.Context, m Monitor, at, ua, referer string) (*fetch.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(m.TimeoutSeconds)*time.Second)
 	defer cancel()
-	resp, err := s.fetch.Fetch(ctx, fetch.Request{URL: at, UserAgent: BrowserUA, Policy: s.policy(m)})
+	return s.fetch.Fetch(ctx, fetch.Request{URL: at, UserAgent: ua, Referer: referer, Policy: s.policy(m)})
+}
+
+// get fetches a URL of the monitored site as a browser; nil unless 2xx.
+func (s *Service) get(ctx context.Context, m Monitor, at string) []byte {
+	resp, err := s.fetchAs(ctx, m, at, BrowserUA, "")
 	if err != nil || resp.Status < 200 || resp.Status > 299 {
 		return nil
 	}
@@ -339,9 +343,7 @@ func (s *Service) get(ctx context.Context, m Monitor, at string) []byte {
 // judged like any other: spam is often planted on "not found" handlers.
 func (s *Service) judgePage(ctx context.Context, m Monitor, at, kind string) PageVerdict {
 	pv := PageVerdict{URL: at, Kind: kind, Verdict: page.Clean}
-	fctx, cancel := context.WithTimeout(ctx, time.Duration(m.TimeoutSeconds)*time.Second)
-	resp, err := s.fetch.Fetch(fctx, fetch.Request{URL: at, UserAgent: BrowserUA, Policy: s.policy(m)})
-	cancel()
+	resp, err := s.fetchAs(ctx, m, at, BrowserUA, "")
 	if err != nil {
 		pv.Error = err.Error()
 		return pv

@@ -163,6 +163,22 @@ func (s *Service) Evidence(key string) ([]byte, error) {
 	return data, nil
 }
 
+// SnapshotFile returns a snapshot's screenshot (image/png) or its captured
+// HTML, typed text/plain: evidence of a defacement must never run in the
+// operator's browser, whichever page serves it.
+func (s *Service) SnapshotFile(ctx context.Context, sc model.Scope, monitorID, id int64, screenshot bool) (data []byte, contentType string, err error) {
+	sn, err := s.GetSnapshot(ctx, sc, monitorID, id)
+	if err != nil {
+		return nil, "", err
+	}
+	key, contentType := sn.HTMLKey, "text/plain; charset=utf-8"
+	if screenshot {
+		key, contentType = sn.ScreenshotKey, "image/png"
+	}
+	data, err = s.Evidence(key)
+	return data, contentType, err
+}
+
 // Diff is a snapshot compared with the baseline snapshot before it: what
 // the current page has that the baseline did not.
 type Diff struct {
