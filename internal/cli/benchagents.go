@@ -45,6 +45,7 @@ func benchAgents(env *Env, args []string) error {
 	db := fs.String("db", "", "PostgreSQL URL for the spawned server (default: SQLite in a temp folder)")
 	restart := fs.Bool("restart", false, "after measuring, kill the spawned server with SIGKILL, start it again and time until every agent is back")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	profile := fs.String("profile", "", "folder to save the spawned server's heap and goroutine profiles in, taken at the end of the measurement (go tool pprof reads them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func benchAgents(env *Env, args []string) error {
 	var srv *childServer
 	if *server == "" {
 		var err error
-		if srv, err = startChildServer(env, *db, *heartbeat); err != nil {
+		if srv, err = startChildServer(env, *db, *heartbeat, *profile != ""); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -161,6 +162,11 @@ func benchAgents(env *Env, args []string) error {
 		res["server_cpu_cores"] = (srv.cpuSeconds() - cpu0) / time.Since(mStart).Seconds()
 		res["server_rss_mb"], res["server_peak_rss_mb"] = srv.rssMB()
 		res["backend"] = map[bool]string{true: "postgres", false: "sqlite"}[*db != ""]
+		if *profile != "" {
+			if err := srv.saveProfiles(*profile); err != nil {
+				return err
+			}
+		}
 	}
 
 	if *restart {
@@ -378,9 +384,42 @@ type childServer struct {
 	heartbeat               time.Duration
 	cmd                     *exec.Cmd
 	done                    chan struct{}
+	debug                   string // the profiler's address, when profiling
 }
 
-func startChildServer(env *Env, db string, heartbeat time.Duration) (*childServer, error) {
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// saveProfiles writes the server's heap and goroutine profiles to dir.
+func (s *childServer) saveProfiles(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range []string{"heap", "goroutine"} {
+		resp, err := http.Get("http://" + s.debug + "/debug/pprof/" + name)
+		if err != nil {
+			return fmt.Errorf("profile %s: %w", name, err)
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("profile %s: %w", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".pb.gz"), data, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(s.env.Stderr, "profiles saved in %s (go tool pprof %s)\n", dir, filepath.Join(dir, "heap.pb.gz"))
+	return nil
+}
+
+func startChildServer(env *Env, db string, heartbeat time.Duration, debug bool) (*childServer, error) {
 	dir, err := os.MkdirTemp("", "canhgac-bench-agents-")
 	if err != nil {
 		return nil, err
@@ -392,6 +431,11 @@ func startChildServer(env *Env, db string, heartbeat time.Duration) (*childServe
 	listen := ln.Addr().String()
 	ln.Close()
 	s := &childServer{env: env, dir: dir, db: db, listen: listen, heartbeat: heartbeat}
+	if debug {
+		if s.debug, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
+	}
 	sargs := []string{"--data", dir}
 	if db != "" {
 		sargs = append(sargs, "--db", db)
@@ -438,6 +482,9 @@ func (s *childServer) start() error {
 	args := []string{"serve", "--data", s.dir, "--tls-auto", "--listen", s.listen, "--rate", "0", "--agent-heartbeat", s.heartbeat.String(), "--chromium", "none"}
 	if s.db != "" {
 		args = append(args, "--db", s.db)
+	}
+	if s.debug != "" {
+		args = append(args, "--debug-listen", s.debug)
 	}
 	s.cmd = s.command(args...)
 	out, err := s.cmd.StdoutPipe()

@@ -52,6 +52,7 @@ func runServe(env *Env, args []string) error {
 	retention := fs.Duration("evidence-retention", envDuration(env, "evidence-retention", 90*24*time.Hour), "how long page snapshots are kept as evidence")
 	domainFiles := fs.String("domain-lists", envDefault(env, "domain-lists", ""), "comma-separated gambling/malicious domain list files (hosts format or one domain a line) added to the shipped list")
 	agentHeartbeat := fs.Duration("agent-heartbeat", envDuration(env, "agent-heartbeat", time.Minute), "heartbeat interval agents are told to use (late after 2 missed, offline after 5)")
+	debugListen := fs.String("debug-listen", envDefault(env, "debug-listen", ""), "loopback address (e.g. 127.0.0.1:6060) serving Go's profiler (/debug/pprof/) for performance work; off by default")
 	chromiumPath := fs.String("chromium", envDefault(env, "chromium", ""), "Chromium binary for JavaScript-rendered monitors and screenshots (default: found on PATH; none disables them)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,6 +76,11 @@ func runServe(env *Env, args []string) error {
 	}
 	if *tlsAuto && *tlsCert != "" {
 		return usageError("use either --tls-auto or --tls-cert/--tls-key")
+	}
+	if *debugListen != "" {
+		if err := startDebug(*debugListen); err != nil {
+			return err
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
