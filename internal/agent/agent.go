@@ -93,6 +93,8 @@ type Agent struct {
 	hbOverride atomic.Int64 // heartbeat seconds set by agent.config
 	wakeOnce   sync.Once
 	wake       chan struct{} // use wakeup(): Emit may run before Run
+	pollNow    chan struct{} // a heartbeat says: tasks wait, or a poll slot is free
+	parked     atomic.Bool   // the server had no long-poll slot; poll after heartbeats
 	ran        atomic.Int64
 	rejected   atomic.Int64
 	uploaded   atomic.Int64
@@ -156,6 +158,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.PollWait = 30 * time.Second
 	}
 	a.wakeup()
+	a.pollNow = make(chan struct{}, 1)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -239,8 +242,9 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 			}
 		}
 		var out struct {
-			Tasks            int `json:"tasks"`
-			HeartbeatSeconds int `json:"heartbeat_seconds"`
+			Tasks            int  `json:"tasks"`
+			HeartbeatSeconds int  `json:"heartbeat_seconds"`
+			PollSlot         bool `json:"poll_slot"`
 		}
 		start := time.Now()
 		err := a.Client.call(ctx, "POST", "/agent/v1/heartbeat", map[string]any{"version": a.Version, "status": status}, &out)
@@ -260,6 +264,18 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 			if out.HeartbeatSeconds > 0 {
 				a.State.HeartbeatSeconds = out.HeartbeatSeconds
 			}
+			if a.parked.Load() {
+				if out.Tasks > 0 || out.PollSlot {
+					select {
+					case a.pollNow <- struct{}{}:
+					default:
+					}
+				} else {
+					// Hold no connection open until the next heartbeat:
+					// the server has more agents than connections to spare.
+					a.Client.CloseIdle()
+				}
+			}
 		}
 		if !sleep(ctx, jitter(iv)) {
 			return nil
@@ -271,7 +287,8 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 	fails := 0
 	for ctx.Err() == nil {
 		var out struct {
-			Tasks []fleet.Task `json:"tasks"`
+			Tasks            []fleet.Task `json:"tasks"`
+			WaitForHeartbeat bool         `json:"wait_for_heartbeat"`
 		}
 		err := a.Client.call(ctx, "GET", "/agent/v1/tasks?wait="+strconv.Itoa(int(a.PollWait/time.Second)), nil, &out)
 		if errors.Is(err, ErrRevoked) {
@@ -291,6 +308,17 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 		fails = 0
 		for _, t := range out.Tasks {
 			a.runTask(ctx, t)
+		}
+		if out.WaitForHeartbeat && len(out.Tasks) == 0 {
+			// Every long-poll slot is taken: the next heartbeat's answer
+			// says when to look again (tasks queued or a slot free).
+			a.parked.Store(true)
+			select {
+			case <-a.pollNow:
+			case <-ctx.Done():
+				return nil
+			}
+			a.parked.Store(false)
 		}
 	}
 	return nil

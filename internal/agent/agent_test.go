@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,14 +53,20 @@ type server struct {
 // newServer is canhgac's real HTTP server with the agent channel, on a
 // loopback TLS listener.
 func newServer(t *testing.T, s *storage.Store) *server {
+	return newServerWith(t, s, fleet.Config{Heartbeat: 5 * time.Second, LongPoll: 2 * time.Second}, nil)
+}
+
+func newServerWith(t *testing.T, s *storage.Store, cfg fleet.Config, connState func(net.Conn, http.ConnState)) *server {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httpd.New(httpd.Config{MaxBodyBytes: 1 << 20}, s, auth.New(s, auth.DefaultConfig()), log)
 	alerts, err := alert.New(ctx, s, alert.DefaultConfig())
 	must(t, err)
-	fl, err := fleet.New(s, alerts, fleet.Config{Heartbeat: 5 * time.Second, LongPoll: 2 * time.Second}, log)
+	fl, err := fleet.New(s, alerts, cfg, log)
 	must(t, err)
 	api.RegisterFleet(srv, fl)
-	ts := httptest.NewTLSServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.Config.ConnState = connState
+	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	sum := sha256.Sum256(ts.Certificate().Raw)
 	sv := &server{ts: ts, fleet: fl, store: s, fingerprint: hex.EncodeToString(sum[:])}
@@ -260,5 +269,65 @@ func TestAgentInventoryDeltas(t *testing.T) {
 	}
 	if ag, _ := sv.fleet.Get(ctx, model.System, st.AgentID); ag.Packages != 1000 {
 		t.Fatalf("server holds %d packages, want 1000", ag.Packages)
+	}
+}
+
+// With more agents than long-poll slots, the agent without a slot holds no
+// connection between heartbeats, and still gets its task: the heartbeat's
+// answer says one is queued and it polls for it.
+func TestAgentWithoutPollSlot(t *testing.T) {
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	sv := newServerWith(t, storagetest.Backends(t)[0].Open(t), fleet.Config{Heartbeat: 5 * time.Second, LongPoll: 3 * time.Second, PollSlots: 1},
+		func(c net.Conn, st http.ConnState) {
+			mu.Lock()
+			defer mu.Unlock()
+			if st == http.StateClosed || st == http.StateHijacked {
+				delete(open, c)
+			} else {
+				open[c] = true
+			}
+		})
+	openConns := func() int { mu.Lock(); defer mu.Unlock(); return len(open) }
+	ran := make(chan int64, 4)
+	var agents []*agent.Agent
+	tok := sv.token(t, 2)
+	for i := range 2 {
+		m := machine
+		m.MachineID, m.Hostname = fmt.Sprintf("%032x", i+1), fmt.Sprintf("may-%d", i)
+		st, err := agent.Enroll(ctx, agent.EnrollOptions{Server: sv.ts.URL, Token: tok, Fingerprint: sv.fingerprint, Host: m})
+		must(t, err)
+		st.HeartbeatSeconds = 5
+		c, err := agent.NewClient(st.Server, st.Fingerprint, st.Secret, nil, false)
+		must(t, err)
+		id := st.AgentID
+		a := &agent.Agent{State: st, Client: c, Version: "test", PollWait: 3 * time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Tasks: map[string]agent.TaskFunc{fleet.TaskInventory: func(context.Context, json.RawMessage) (any, error) { ran <- id; return "ok", nil }}}
+		agents = append(agents, a)
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.Run(runCtx) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
+	// Both have sent heartbeats; one holds the slot. Between heartbeats the
+	// other holds nothing: the holder has its poll and its idle heartbeat
+	// connection, so more than two open means the parked agent kept one.
+	waitFor(t, func() bool { return agents[0].Stats().Heartbeats >= 2 && agents[1].Stats().Heartbeats >= 2 && sv.fleet.HeldPolls() == 1 })
+	waitFor(t, func() bool { return openConns() <= 2 })
+	admin := model.Actor{Scope: model.Scope{Role: model.RoleAdmin, Username: "admin"}}
+	want := map[int64]bool{}
+	for _, a := range agents {
+		_, err := sv.fleet.CreateTask(ctx, admin, a.State.AgentID, fleet.TaskInventory, json.RawMessage(`{}`), time.Minute)
+		must(t, err)
+		want[a.State.AgentID] = true
+	}
+	deadline := time.After(30 * time.Second)
+	for len(want) > 0 {
+		select {
+		case id := <-ran:
+			delete(want, id)
+		case <-deadline:
+			t.Fatalf("agents %v never ran their task", want)
+		}
 	}
 }

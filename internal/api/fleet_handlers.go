@@ -146,18 +146,31 @@ func (h *fleetHandler) heartbeat(w http.ResponseWriter, r *http.Request, a fleet
 		writeErr(w, r, err)
 		return
 	}
-	httpd.WriteJSON(w, http.StatusOK, map[string]any{"tasks": n, "heartbeat_seconds": int(h.svc.HeartbeatInterval() / time.Second)})
+	httpd.WriteJSON(w, http.StatusOK, map[string]any{"tasks": n, "heartbeat_seconds": int(h.svc.HeartbeatInterval() / time.Second),
+		"poll_slot": h.svc.PollSlotFree()})
 }
 
 // poll long-polls for tasks: ?wait=SECONDS (at most the server's limit).
+// When every long-poll slot is taken it answers at once with
+// "wait_for_heartbeat" and closes the connection: the agent then polls
+// again when a heartbeat answer says it has tasks or a slot is free.
 func (h *fleetHandler) poll(w http.ResponseWriter, r *http.Request, a fleet.Agent) {
 	wait, _ := strconv.Atoi(r.URL.Query().Get("wait"))
+	noSlot := false
+	if wait > 0 {
+		if release, ok := h.svc.PollSlot(); ok {
+			defer release()
+		} else {
+			wait, noSlot = 0, true
+			w.Header().Set("Connection", "close")
+		}
+	}
 	ts, err := h.svc.Poll(r.Context(), a, time.Duration(max(wait, 0))*time.Second)
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	httpd.WriteJSON(w, http.StatusOK, map[string]any{"tasks": ts})
+	httpd.WriteJSON(w, http.StatusOK, map[string]any{"tasks": ts, "wait_for_heartbeat": noSlot})
 }
 
 type resultIn struct {

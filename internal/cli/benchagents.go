@@ -45,6 +45,7 @@ func benchAgents(env *Env, args []string) error {
 	db := fs.String("db", "", "PostgreSQL URL for the spawned server (default: SQLite in a temp folder)")
 	restart := fs.Bool("restart", false, "after measuring, kill the spawned server with SIGKILL, start it again and time until every agent is back")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pollSlots := fs.Int("poll-slots", 0, "the spawned server's --agent-poll-slots (default: the server's default)")
 	profile := fs.String("profile", "", "folder to save the spawned server's heap and goroutine profiles in, taken at the end of the measurement (go tool pprof reads them)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,7 +63,7 @@ func benchAgents(env *Env, args []string) error {
 	var srv *childServer
 	if *server == "" {
 		var err error
-		if srv, err = startChildServer(env, *db, *heartbeat, *profile != ""); err != nil {
+		if srv, err = startChildServer(env, *db, *heartbeat, *profile != "", *pollSlots); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -161,6 +162,7 @@ func benchAgents(env *Env, args []string) error {
 	if srv != nil {
 		res["server_cpu_cores"] = (srv.cpuSeconds() - cpu0) / time.Since(mStart).Seconds()
 		res["server_rss_mb"], res["server_peak_rss_mb"] = srv.rssMB()
+		res["server_open_files"] = srv.openFiles()
 		res["backend"] = map[bool]string{true: "postgres", false: "sqlite"}[*db != ""]
 		if *profile != "" {
 			if err := srv.saveProfiles(*profile); err != nil {
@@ -385,6 +387,7 @@ type childServer struct {
 	cmd                     *exec.Cmd
 	done                    chan struct{}
 	debug                   string // the profiler's address, when profiling
+	pollSlots               int
 }
 
 func freeLoopbackAddr() (string, error) {
@@ -419,7 +422,7 @@ func (s *childServer) saveProfiles(dir string) error {
 	return nil
 }
 
-func startChildServer(env *Env, db string, heartbeat time.Duration, debug bool) (*childServer, error) {
+func startChildServer(env *Env, db string, heartbeat time.Duration, debug bool, pollSlots int) (*childServer, error) {
 	dir, err := os.MkdirTemp("", "canhgac-bench-agents-")
 	if err != nil {
 		return nil, err
@@ -430,7 +433,7 @@ func startChildServer(env *Env, db string, heartbeat time.Duration, debug bool) 
 	}
 	listen := ln.Addr().String()
 	ln.Close()
-	s := &childServer{env: env, dir: dir, db: db, listen: listen, heartbeat: heartbeat}
+	s := &childServer{env: env, dir: dir, db: db, listen: listen, heartbeat: heartbeat, pollSlots: pollSlots}
 	if debug {
 		if s.debug, err = freeLoopbackAddr(); err != nil {
 			return nil, err
@@ -485,6 +488,9 @@ func (s *childServer) start() error {
 	}
 	if s.debug != "" {
 		args = append(args, "--debug-listen", s.debug)
+	}
+	if s.pollSlots > 0 {
+		args = append(args, "--agent-poll-slots", strconv.Itoa(s.pollSlots))
 	}
 	s.cmd = s.command(args...)
 	out, err := s.cmd.StdoutPipe()
@@ -570,6 +576,16 @@ func (s *childServer) rssMB() (rss, peak float64) {
 		}
 	}
 	return rss, peak
+}
+
+// openFiles counts the server's open file descriptors (its connections,
+// mostly); -1 where /proc does not tell.
+func (s *childServer) openFiles() int {
+	ents, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(s.cmd.Process.Pid), "fd"))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
 }
 
 // resetPeak restarts the kernel's peak-RSS count, so the peak covers the

@@ -52,6 +52,7 @@ func runServe(env *Env, args []string) error {
 	retention := fs.Duration("evidence-retention", envDuration(env, "evidence-retention", 90*24*time.Hour), "how long page snapshots are kept as evidence")
 	domainFiles := fs.String("domain-lists", envDefault(env, "domain-lists", ""), "comma-separated gambling/malicious domain list files (hosts format or one domain a line) added to the shipped list")
 	agentHeartbeat := fs.Duration("agent-heartbeat", envDuration(env, "agent-heartbeat", time.Minute), "heartbeat interval agents are told to use (late after 2 missed, offline after 5)")
+	pollSlots := fs.Int64("agent-poll-slots", envInt(env, "agent-poll-slots", fleet.DefaultPollSlots), "task long-polls held open at once (each an open connection); agents beyond it get tasks at their next heartbeat")
 	debugListen := fs.String("debug-listen", envDefault(env, "debug-listen", ""), "loopback address (e.g. 127.0.0.1:6060) serving Go's profiler (/debug/pprof/) for performance work; off by default")
 	chromiumPath := fs.String("chromium", envDefault(env, "chromium", ""), "Chromium binary for JavaScript-rendered monitors and screenshots (default: found on PATH; none disables them)")
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +77,9 @@ func runServe(env *Env, args []string) error {
 	}
 	if *tlsAuto && *tlsCert != "" {
 		return usageError("use either --tls-auto or --tls-cert/--tls-key")
+	}
+	if *pollSlots < 1 || *pollSlots > 1_000_000 {
+		return usageError("--agent-poll-slots must be 1 to 1000000")
 	}
 	if *debugListen != "" {
 		if err := startDebug(*debugListen); err != nil {
@@ -160,7 +164,7 @@ func runServe(env *Env, args []string) error {
 	}
 	monitors := webmon.New(store, alerts, wcfg, log)
 	api.RegisterMonitors(srv, monitors)
-	agents, err := fleet.New(store, alerts, fleet.Config{KeyFile: filepath.Join(sf.data, "fleet-task-signing.key"), Heartbeat: *agentHeartbeat}, log)
+	agents, err := fleet.New(store, alerts, fleet.Config{KeyFile: filepath.Join(sf.data, "fleet-task-signing.key"), Heartbeat: *agentHeartbeat, PollSlots: int(*pollSlots)}, log)
 	if err != nil {
 		return err
 	}

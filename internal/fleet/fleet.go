@@ -52,6 +52,12 @@ type Config struct {
 	// (default 64); more wait briefly, then are told to come back later,
 	// so thousands of agents reconnecting together cannot swamp the server.
 	MaxInFlight int
+	// PollSlots bounds the task long-polls held open at once (default
+	// 2000). Each held poll is an open connection, which costs a file
+	// descriptor and some 100 KB of memory; agents beyond the bound are
+	// told to wait for their next heartbeat, whose answer says when they
+	// have tasks, so every agent still gets its tasks within one heartbeat.
+	PollSlots int
 }
 
 // Service runs the fleet.
@@ -65,6 +71,7 @@ type Service struct {
 	admit chan struct{} // admission slots of the agent channel
 	heavy chan struct{} // slots for inventory uploads (big write transactions)
 	shed  atomic.Int64  // requests told to come back later
+	held  atomic.Int64  // long-polls held open now
 
 	mu      sync.Mutex
 	waiters map[int64][]chan struct{} // task polls waiting per agent
@@ -98,6 +105,9 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) (*S
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 64
+	}
+	if cfg.PollSlots <= 0 {
+		cfg.PollSlots = DefaultPollSlots
 	}
 	if log == nil {
 		log = slog.Default()
@@ -246,6 +256,26 @@ func (s *Service) AdmitHeavy(ctx context.Context) (release func(), err error) {
 		return nil, ctx.Err()
 	}
 }
+
+// DefaultPollSlots is the default bound of long-polls held at once.
+const DefaultPollSlots = 2000
+
+// PollSlot takes one of the long-poll slots; without one (ok false) the
+// caller answers at once and the agent waits for its next heartbeat.
+func (s *Service) PollSlot() (release func(), ok bool) {
+	if s.held.Add(1) > int64(s.cfg.PollSlots) {
+		s.held.Add(-1)
+		return nil, false
+	}
+	return func() { s.held.Add(-1) }, true
+}
+
+// PollSlotFree says whether a long-poll slot is free now, so a heartbeat
+// can tell an agent waiting for one to try again.
+func (s *Service) PollSlotFree() bool { return s.held.Load() < int64(s.cfg.PollSlots) }
+
+// HeldPolls is how many long-polls are held open now.
+func (s *Service) HeldPolls() int64 { return s.held.Load() }
 
 // Shed is how many agent requests were told to come back later.
 func (s *Service) Shed() int64 { return s.shed.Load() }
