@@ -264,17 +264,16 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 			if out.HeartbeatSeconds > 0 {
 				a.State.HeartbeatSeconds = out.HeartbeatSeconds
 			}
-			if a.parked.Load() {
-				if out.Tasks > 0 || out.PollSlot {
-					select {
-					case a.pollNow <- struct{}{}:
-					default:
-					}
-				} else {
-					// Hold no connection open until the next heartbeat:
-					// the server has more agents than connections to spare.
-					a.Client.CloseIdle()
+			if a.parked.Load() && (out.Tasks > 0 || out.PollSlot) {
+				select {
+				case a.pollNow <- struct{}{}:
+				default:
 				}
+			} else {
+				// Hold no idle connection until the next heartbeat (only a
+				// long-poll, if the server had a slot for it): a server
+				// with 20,000 agents cannot keep 20,000 connections.
+				a.Client.CloseIdle()
 			}
 		}
 		if !sleep(ctx, jitter(iv)) {

@@ -78,6 +78,9 @@ type Service struct {
 	offline map[int64]bool            // agents the offline alert was raised for
 	auth    map[string]cachedAgent    // secret hash → agent, briefly
 	beats   map[int64]beat            // heartbeats not yet written
+
+	pkgMu  sync.Mutex
+	pkgIDs map[pkgKey]int64 // ids of package builds in inventory_packages
 }
 
 // cachedAgent is an authenticated agent kept for authCacheTTL, so a
@@ -117,7 +120,7 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) (*S
 		return nil, err
 	}
 	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log, admit: make(chan struct{}, cfg.MaxInFlight), heavy: make(chan struct{}, 2),
-		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}, auth: map[string]cachedAgent{}, beats: map[int64]beat{}}, nil
+		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}, auth: map[string]cachedAgent{}, beats: map[int64]beat{}, pkgIDs: map[pkgKey]int64{}}, nil
 }
 
 // loadKey reads the signing key, or creates one. Without a file (tests) the

@@ -58,7 +58,7 @@ func PackagesHash(pkgs []inventory.Package) string {
 // ("openssl 3.0.11-1 → 3.0.13-1"), and the host facts are updated. It
 // returns the number of changes.
 func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUpload) (int, error) {
-	cur, err := s.packages(ctx, a.ID)
+	cur, curIDs, err := s.packagesWithIDs(ctx, a.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -94,12 +94,9 @@ func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUploa
 	}{up.Host, up.Hotfixes, up.CollectedAt})
 	now := s.store.Now()
 	n := len(d.Added) + len(d.Removed) + len(d.Changed)
+	var learned map[pkgKey]int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		del, err := tx.PrepareContext(ctx, s.store.Rebind(`DELETE FROM agent_packages WHERE agent_id = ? AND ecosystem = ? AND name = ? AND arch = ? AND version = ?`))
-		if err != nil {
-			return err
-		}
-		defer del.Close()
+		learned = map[pkgKey]int64{}
 		hist, err := tx.PrepareContext(ctx, s.store.Rebind(`INSERT INTO agent_changes (agent_id, at, change, ecosystem, name, arch, old_version, new_version)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
 		if err != nil {
@@ -107,20 +104,7 @@ func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUploa
 		}
 		defer hist.Close()
 		first := len(cur) == 0
-		remove := func(p inventory.Package) error {
-			_, err := del.ExecContext(ctx, a.ID, p.Ecosystem, p.Name, p.Arch, p.Version)
-			return err
-		}
-		// New rows go in with multi-row INSERTs: a first inventory is
-		// 1,500 rows, and one statement per row is what makes it slow.
-		var pending []inventory.Package
-		add := func(p inventory.Package) error {
-			pending = append(pending, p)
-			if len(pending) < insertBatch {
-				return nil
-			}
-			return s.insertPackages(ctx, tx, a.ID, &pending)
-		}
+		var gone, added []inventory.Package
 		record := func(change string, p inventory.Package, old, new string) error {
 			if first {
 				return nil // the first inventory is not a history of changes
@@ -129,20 +113,13 @@ func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUploa
 			return err
 		}
 		for _, p := range d.Removed {
-			if err := remove(p); err != nil {
-				return err
-			}
+			gone = append(gone, p)
 			if err := record("removed", p, p.Version, ""); err != nil {
 				return err
 			}
 		}
 		for _, c := range d.Changed {
-			if err := remove(c.Old); err != nil {
-				return err
-			}
-			if err := add(c.New); err != nil {
-				return err
-			}
+			gone, added = append(gone, c.Old), append(added, c.New)
 			if c.Old.Version != c.New.Version {
 				if err := record("changed", c.New, c.Old.Version, c.New.Version); err != nil {
 					return err
@@ -150,14 +127,23 @@ func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUploa
 			}
 		}
 		for _, p := range d.Added {
-			if err := add(p); err != nil {
-				return err
-			}
+			added = append(added, p)
 			if err := record("added", p, "", p.Version); err != nil {
 				return err
 			}
 		}
-		if err := s.insertPackages(ctx, tx, a.ID, &pending); err != nil {
+		goneIDs := make([]int64, 0, len(gone))
+		for _, p := range gone {
+			goneIDs = append(goneIDs, curIDs[keyOf(p)])
+		}
+		if err := s.linkPackages(ctx, tx, `DELETE FROM agent_packages WHERE agent_id = ? AND package_id IN `, a.ID, goneIDs); err != nil {
+			return err
+		}
+		addIDs, err := s.packageIDs(ctx, tx, added, learned)
+		if err != nil {
+			return err
+		}
+		if err := s.insertLinks(ctx, tx, a.ID, addIDs); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.store.Rebind(`UPDATE agents SET inventory_hash = ?, packages = ?, host = ?, hostname = ?, os_name = ?, os_version = ?
@@ -165,36 +151,149 @@ func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUploa
 			nonEmpty(up.Host.OSVersion, a.OSVersion), a.ID)
 		return err
 	})
+	if err == nil {
+		s.learnPackageIDs(learned)
+	}
 	return n, err
 }
 
-// insertBatch is how many packages one INSERT carries (8 parameters each,
-// well under SQLite's and PostgreSQL's parameter limits).
-const insertBatch = 250
+// pkgKey identifies a package build: every column of inventory_packages.
+type pkgKey struct {
+	ecosystem, name, arch, version, sourceName, sourceVersion, origin string
+}
 
-// insertPackages writes the pending packages in one statement and empties
-// the list.
-func (s *Service) insertPackages(ctx context.Context, tx *sql.Tx, agentID int64, pending *[]inventory.Package) error {
-	ps := *pending
-	if len(ps) == 0 {
-		return nil
+func keyOf(p inventory.Package) pkgKey {
+	return pkgKey{p.Ecosystem, p.Name, p.Arch, p.Version, p.SourceName, p.SourceVersion, p.Origin}
+}
+
+// maxPackageIDCache bounds the in-memory map of package build ids (some
+// 200 bytes an entry); a fleet has far fewer distinct builds than this.
+const maxPackageIDCache = 200_000
+
+// learnPackageIDs adds ids of a committed transaction to the cache. Only
+// committed ids are cached: a rolled-back insert's id does not exist.
+func (s *Service) learnPackageIDs(ids map[pkgKey]int64) {
+	if len(ids) == 0 {
+		return
 	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO agent_packages (agent_id, ecosystem, name, arch, version, source_name, source_version, origin) VALUES `)
-	args := make([]any, 0, len(ps)*8)
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteString(", ")
+	s.pkgMu.Lock()
+	defer s.pkgMu.Unlock()
+	if len(s.pkgIDs)+len(ids) > maxPackageIDCache {
+		clear(s.pkgIDs)
+	}
+	for k, id := range ids {
+		s.pkgIDs[k] = id
+	}
+}
+
+// packageIDs returns the ids of pkgs' builds, adding builds not yet known
+// to inventory_packages. Ids it had to look up are added to learned.
+func (s *Service) packageIDs(ctx context.Context, tx *sql.Tx, pkgs []inventory.Package, learned map[pkgKey]int64) ([]int64, error) {
+	ids := make([]int64, 0, len(pkgs))
+	var missing []inventory.Package
+	s.pkgMu.Lock()
+	for _, p := range pkgs {
+		if id, ok := s.pkgIDs[keyOf(p)]; ok {
+			ids = append(ids, id)
+		} else {
+			missing = append(missing, p)
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, agentID, p.Ecosystem, p.Name, p.Arch, p.Version, p.SourceName, p.SourceVersion, p.Origin)
 	}
-	if _, err := tx.ExecContext(ctx, s.store.Rebind(b.String()), args...); err != nil {
-		return err
+	s.pkgMu.Unlock()
+	for len(missing) > 0 {
+		batch := missing[:min(len(missing), insertBatch)]
+		missing = missing[len(batch):]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO inventory_packages (ecosystem, name, arch, version, source_name, source_version, origin) VALUES `)
+		args := make([]any, 0, len(batch)*7)
+		names := make([]any, 0, len(batch))
+		for i, p := range batch {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, p.Ecosystem, p.Name, p.Arch, p.Version, p.SourceName, p.SourceVersion, p.Origin)
+			names = append(names, p.Name)
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, s.store.Rebind(b.String()), args...); err != nil {
+			return nil, err
+		}
+		rows, err := tx.QueryContext(ctx, s.store.Rebind(`SELECT id, ecosystem, name, arch, version, source_name, source_version, origin
+			FROM inventory_packages WHERE name IN (`+placeholders(len(names))+`)`), names...)
+		if err != nil {
+			return nil, err
+		}
+		found := map[pkgKey]int64{}
+		for rows.Next() {
+			var id int64
+			var k pkgKey
+			if err := rows.Scan(&id, &k.ecosystem, &k.name, &k.arch, &k.version, &k.sourceName, &k.sourceVersion, &k.origin); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[k] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, p := range batch {
+			id, ok := found[keyOf(p)]
+			if !ok {
+				return nil, fmt.Errorf("fleet: package build %s %s %s not stored", p.Ecosystem, p.Name, p.Version)
+			}
+			ids = append(ids, id)
+			learned[keyOf(p)] = id
+		}
 	}
-	*pending = ps[:0]
+	return ids, nil
+}
+
+// insertLinks adds package builds to an agent's list, many rows a
+// statement: a first inventory is 1,500 rows, and one statement per row
+// is what makes it slow.
+func (s *Service) insertLinks(ctx context.Context, tx *sql.Tx, agentID int64, ids []int64) error {
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), 500)]
+		ids = ids[len(batch):]
+		args := make([]any, 0, 2*len(batch))
+		for _, id := range batch {
+			args = append(args, agentID, id)
+		}
+		stmt := `INSERT INTO agent_packages (agent_id, package_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(batch)), ", ")
+		if _, err := tx.ExecContext(ctx, s.store.Rebind(stmt), args...); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// linkPackages runs stmt, which ends in "IN ", for the agent and ids in
+// batches.
+func (s *Service) linkPackages(ctx context.Context, tx *sql.Tx, stmt string, agentID int64, ids []int64) error {
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), 500)]
+		ids = ids[len(batch):]
+		args := make([]any, 0, len(batch)+1)
+		args = append(args, agentID)
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		if _, err := tx.ExecContext(ctx, s.store.Rebind(stmt+"("+placeholders(len(batch))+")"), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// insertBatch is how many package builds one INSERT carries (7 parameters
+// each, well under SQLite's and PostgreSQL's parameter limits).
+const insertBatch = 250
 
 func nonEmpty(v, fallback string) string {
 	if v == "" {
@@ -205,22 +304,31 @@ func nonEmpty(v, fallback string) string {
 
 // packages is an agent's stored package list.
 func (s *Service) packages(ctx context.Context, agentID int64) ([]inventory.Package, error) {
-	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT ecosystem, name, arch, version, source_name, source_version, origin
-		FROM agent_packages WHERE agent_id = ?`), agentID)
+	out, _, err := s.packagesWithIDs(ctx, agentID)
+	return out, err
+}
+
+// packagesWithIDs is an agent's stored package list with each build's id.
+func (s *Service) packagesWithIDs(ctx context.Context, agentID int64) ([]inventory.Package, map[pkgKey]int64, error) {
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT k.id, k.ecosystem, k.name, k.arch, k.version, k.source_name, k.source_version, k.origin
+		FROM agent_packages p JOIN inventory_packages k ON k.id = p.package_id WHERE p.agent_id = ?`), agentID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var out []inventory.Package
+	ids := map[pkgKey]int64{}
 	for rows.Next() {
 		var p inventory.Package
-		if err := rows.Scan(&p.Ecosystem, &p.Name, &p.Arch, &p.Version, &p.SourceName, &p.SourceVersion, &p.Origin); err != nil {
-			return nil, err
+		var id int64
+		if err := rows.Scan(&id, &p.Ecosystem, &p.Name, &p.Arch, &p.Version, &p.SourceName, &p.SourceVersion, &p.Origin); err != nil {
+			return nil, nil, err
 		}
 		out = append(out, p)
+		ids[keyOf(p)] = id
 	}
 	inventory.SortPackages(out)
-	return out, rows.Err()
+	return out, ids, rows.Err()
 }
 
 // Packages lists an agent's packages in the caller's scope, filtered by a
@@ -302,17 +410,17 @@ func (s *Service) FindPackage(ctx context.Context, sc model.Scope, name, ecosyst
 		return nil, model.Invalid("name", "is required")
 	}
 	var w storage.Where
-	w.Add("(p.name = ? OR p.source_name = ?)", name, name)
+	w.Add("(k.name = ? OR k.source_name = ?)", name, name)
 	w.Add("a.revoked_at IS NULL")
 	if ecosystem != "" {
-		w.Add("p.ecosystem = ?", ecosystem)
+		w.Add("k.ecosystem = ?", ecosystem)
 	}
 	if !sc.Global() {
 		w.Add("a.agency_path LIKE ?", sc.AgencyPath+"%")
 	}
-	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT a.id, a.agency_id, a.hostname, a.os_name, a.os_version, p.ecosystem, p.name,
-		p.arch, p.version, p.source_name, p.source_version, p.origin FROM agent_packages p JOIN agents a ON a.id = p.agent_id`+w.String()+
-		` ORDER BY a.hostname, p.name LIMIT 20000`), w.Args()...)
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT a.id, a.agency_id, a.hostname, a.os_name, a.os_version, k.ecosystem, k.name,
+		k.arch, k.version, k.source_name, k.source_version, k.origin FROM inventory_packages k JOIN agent_packages p ON p.package_id = k.id
+		JOIN agents a ON a.id = p.agent_id`+w.String()+` ORDER BY a.hostname, k.name LIMIT 20000`), w.Args()...)
 	if err != nil {
 		return nil, err
 	}

@@ -93,6 +93,28 @@ func TestInventoryFullThenDeltas(t *testing.T) {
 		b, _ := e.svc.Authenticate(ctx, enB.Secret)
 		_, err = e.svc.StoreInventory(ctx, b, fleet.InventoryUpload{Host: h, Full: true, Packages: pkgs[:2]})
 		must(t, err)
+		// Each package build is stored once, however many hosts have it:
+		// A's 1,500, the upgraded openssl and two kernels; B adds none.
+		builds := func() (n int) {
+			must(t, s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM inventory_packages`).Scan(&n))
+			return n
+		}
+		if n := builds(); n != 1503 {
+			t.Fatalf("%d package builds stored, want 1503", n)
+		}
+		// A server started afresh (no ids in memory) finds the stored builds.
+		fresh, err := fleet.New(s, e.alerts, fleet.Config{}, nil)
+		must(t, err)
+		_, err = fresh.StoreInventory(ctx, b, fleet.InventoryUpload{Host: h, Full: true, Packages: pkgs[:3]})
+		must(t, err)
+		if n := builds(); n != 1503 {
+			t.Fatalf("%d package builds after a restart, want 1503", n)
+		}
+		if got, _ := fresh.Packages(ctx, model.System, b.ID, ""); len(got) != 3 {
+			t.Fatalf("B's packages after the restart: %+v", got)
+		}
+		_, err = e.svc.StoreInventory(ctx, b, fleet.InventoryUpload{Host: h, Full: true, Packages: pkgs[:2]})
+		must(t, err)
 		all, err := e.svc.FindPackage(ctx, model.System, "openssl", "deb")
 		must(t, err)
 		if len(all) != 4 { // openssl and libssl3 (source openssl) on two hosts

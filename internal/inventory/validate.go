@@ -56,10 +56,15 @@ func Validate(inv *Inventory) error {
 	if len(inv.Packages) > MaxPackages {
 		return fmt.Errorf("inventory: %w: %d packages, at most %d", ErrTooManyPackages, len(inv.Packages), MaxPackages)
 	}
+	seen := make(map[Package]int, len(inv.Packages))
 	for i, p := range inv.Packages {
 		if err := ValidatePackage(p); err != nil {
 			return fmt.Errorf("inventory: packages[%d]: %w", i, err)
 		}
+		if j, ok := seen[p]; ok {
+			return fmt.Errorf("inventory: packages[%d] repeats packages[%d]", i, j)
+		}
+		seen[p] = i
 	}
 	if err := checkList("hotfixes", inv.Hotfixes, MaxHotfixes); err != nil {
 		return err

@@ -40,6 +40,7 @@ func TestValidate(t *testing.T) {
 		"empty ip":          func(i *Inventory) { i.Host.IPs = append(i.Host.IPs, "") },
 		"too many ips":      func(i *Inventory) { i.Host.IPs = make([]string, MaxListLen+1) },
 		"too many hotfixes": func(i *Inventory) { i.Hotfixes = make([]string, MaxHotfixes+1) },
+		"repeated package":  func(i *Inventory) { i.Packages = append(i.Packages, i.Packages[0]) },
 		"too many packages": func(i *Inventory) {
 			i.Packages = make([]Package, MaxPackages+1)
 			for j := range i.Packages {
@@ -53,6 +54,12 @@ func TestValidate(t *testing.T) {
 		if err := Validate(inv); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// Several versions of one package (rpm's kernels) are not repeats.
+	kernels := validInventory()
+	kernels.Packages = append(kernels.Packages, deb("bash", "5.1"))
+	if err := Validate(kernels); err != nil {
+		t.Errorf("two versions of one package: %v", err)
 	}
 	if err := Validate(nil); err == nil {
 		t.Error("nil accepted")

@@ -150,6 +150,10 @@ func (s *Store) SchemaVersion() int {
 // ErrSchemaTooNew is returned by Open for a database written by a newer canhgac.
 var ErrSchemaTooNew = errors.New("database schema is newer than this canhgac binary")
 
+// migrateLimit, when set (by tests), stops migrations after that version,
+// so that a test can write data the way an older canhgac did.
+var migrateLimit int
+
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := s.migrations()
 	if err != nil {
@@ -184,6 +188,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	for _, m := range ms {
 		if m.version <= current {
 			continue
+		}
+		if migrateLimit > 0 && m.version > migrateLimit {
+			break
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)

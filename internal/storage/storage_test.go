@@ -425,3 +425,79 @@ func TestSessionsAndTokensExpire(t *testing.T) {
 		}
 	})
 }
+
+// Migration 0008 moves installed packages into a table of distinct
+// package builds and per-agent ids: every row written the 0007 way comes
+// through, and a build two agents share is stored once.
+func TestMigrationNormalisesPackages(t *testing.T) {
+	for _, b := range storagetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			dir, u := b.URL(t)
+			restore := storage.MigrateOnlyTo(7)
+			s, err := storage.Open(ctx, dir, u)
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := s.AppliedVersion(ctx); v != 7 {
+				t.Fatalf("at version %d, want 7", v)
+			}
+			ag := model.Agency{Name: "Sở Y tế", Kind: model.AgencyProvince}
+			if err := s.CreateAgency(ctx, admin(), &ag); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC()
+			for i, id := range []int64{1, 2} {
+				if _, err := s.DB().Exec(s.Rebind(`INSERT INTO agents (id, agency_id, agency_path, machine_id, secret_hash, enrolled_at) VALUES (?, ?, '/', ?, ?, ?)`),
+					id, ag.ID, fmt.Sprintf("m%d", i), fmt.Sprintf("h%d", i), now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows := [][]any{
+				{1, "deb", "openssl", "amd64", "3.0.11-1", "openssl", "3.0.11-1", ""},
+				{2, "deb", "openssl", "amd64", "3.0.11-1", "openssl", "3.0.11-1", ""},
+				{1, "rpm", "kernel", "x86_64", "5.14.0-1", "", "", "Rocky"},
+				{1, "rpm", "kernel", "x86_64", "5.14.0-2", "", "", "Rocky"},
+				{2, "windows", "Mozilla Firefox (x64 vi)", "x64", "128.0", "", "", "Mozilla"},
+			}
+			for _, r := range rows {
+				if _, err := s.DB().Exec(s.Rebind(`INSERT INTO agent_packages (agent_id, ecosystem, name, arch, version, source_name, source_version, origin)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), r...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Close()
+			s, err = storage.Open(ctx, dir, u)
+			if err != nil {
+				t.Fatalf("migrating on: %v", err)
+			}
+			defer s.Close()
+			var builds, links int
+			s.DB().QueryRow(`SELECT COUNT(*) FROM inventory_packages`).Scan(&builds)
+			s.DB().QueryRow(`SELECT COUNT(*) FROM agent_packages`).Scan(&links)
+			if builds != 4 || links != 5 {
+				t.Fatalf("%d builds and %d links, want 4 and 5", builds, links)
+			}
+			var got []string
+			q, err := s.DB().Query(`SELECT p.agent_id, k.ecosystem, k.name, k.arch, k.version, k.source_name, k.source_version, k.origin
+				FROM agent_packages p JOIN inventory_packages k ON k.id = p.package_id ORDER BY p.agent_id, k.name, k.version`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			for q.Next() {
+				var id int64
+				var f [7]string
+				if err := q.Scan(&id, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6]); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprint(id, f))
+			}
+			want := []string{"1 [rpm kernel x86_64 5.14.0-1   Rocky]", "1 [rpm kernel x86_64 5.14.0-2   Rocky]", "1 [deb openssl amd64 3.0.11-1 openssl 3.0.11-1 ]",
+				"2 [windows Mozilla Firefox (x64 vi) x64 128.0   Mozilla]", "2 [deb openssl amd64 3.0.11-1 openssl 3.0.11-1 ]"}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("after migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
