@@ -215,20 +215,32 @@ func benchAgents(env *Env, args []string) error {
 }
 
 // simInventory is a realistic Debian inventory for simulated agent i: the
-// same base system everywhere, a few hundred packages that differ.
+// same base system everywhere, a few hundred packages that differ (four
+// variants, so a fleet of 20,000 does not need 20,000 lists in memory;
+// the server sees each agent's own upload all the same).
 func simInventory(i, n int) *inventory.Inventory {
+	return &inventory.Inventory{Host: inventory.Host{Hostname: fmt.Sprintf("may-%05d", i), OSName: "Debian GNU/Linux", OSVersion: "12 (bookworm)", Arch: "amd64"},
+		Packages: simPackages(i%4, n), CollectedAt: time.Now().UTC()}
+}
+
+var simLists sync.Map // [2]int{variant, n} → []inventory.Package
+
+func simPackages(variant, n int) []inventory.Package {
+	if v, ok := simLists.Load([2]int{variant, n}); ok {
+		return v.([]inventory.Package)
+	}
 	pkgs := make([]inventory.Package, 0, n)
 	for j := 0; j < n; j++ {
 		name := fmt.Sprintf("lib%s%d", []string{"ssl", "xml", "gtk", "python3-", "perl-", "x11-", "boost-", "qt6-"}[j%8], j)
-		v := fmt.Sprintf("%d.%d.%d-%d+deb12u%d", j%7, j%13, j%29, 1+j%3, (i+j)%4)
+		v := fmt.Sprintf("%d.%d.%d-%d+deb12u%d", j%7, j%13, j%29, 1+j%3, (variant+j)%4)
 		if j%5 != 0 { // most packages are the same on every machine
 			v = fmt.Sprintf("%d.%d.%d-%d", j%7, j%13, j%29, 1+j%3)
 		}
 		pkgs = append(pkgs, inventory.Package{Ecosystem: "deb", Name: name, Arch: "amd64", Version: v, SourceName: fmt.Sprintf("src%d", j/3), SourceVersion: v})
 	}
 	inventory.SortPackages(pkgs)
-	return &inventory.Inventory{Host: inventory.Host{Hostname: fmt.Sprintf("may-%05d", i), OSName: "Debian GNU/Linux", OSVersion: "12 (bookworm)", Arch: "amd64"},
-		Packages: pkgs, CollectedAt: time.Now().UTC()}
+	v, _ := simLists.LoadOrStore([2]int{variant, n}, pkgs)
+	return v.([]inventory.Package)
 }
 
 // parallel runs fn(0..n-1) on k workers and returns the first error.
