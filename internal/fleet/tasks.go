@@ -198,6 +198,13 @@ func (s *Service) stillEnrolled(ctx context.Context, id int64) (Agent, error) {
 // take marks the agent's queued tasks sent and returns them; tasks past
 // their deadline are cancelled instead.
 func (s *Service) take(ctx context.Context, a Agent) ([]Task, error) {
+	// Most polls find nothing: a read says so without taking the write
+	// lock (SQLite has one writer, and thousands of agents poll).
+	var queued bool
+	if err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT EXISTS (SELECT 1 FROM agent_tasks WHERE agent_id = ? AND state = ?)`),
+		a.ID, TaskQueued).Scan(&queued); err != nil || !queued {
+		return nil, err
+	}
 	var out []Task
 	now := s.store.Now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
