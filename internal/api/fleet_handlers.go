@@ -422,10 +422,10 @@ func (h *fleetHandler) listChanges(w http.ResponseWriter, r *http.Request) {
 }
 
 // findPackage answers "which hosts have package X" across the caller's
-// fleet: ?name=openssl[&ecosystem=deb].
+// fleet: ?name=openssl[&ecosystem=deb][&below=3.0.13].
 func (h *fleetHandler) findPackage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	items, err := h.svc.FindPackage(r.Context(), scope(r), q.Get("name"), q.Get("ecosystem"))
+	items, err := h.svc.FindPackage(r.Context(), scope(r), fleet.PackageQuery{Name: q.Get("name"), Ecosystem: q.Get("ecosystem"), Below: q.Get("below")})
 	if err != nil {
 		writeErr(w, r, err)
 		return

@@ -14,6 +14,7 @@ import (
 	"canhgac/internal/inventory"
 	"canhgac/internal/model"
 	"canhgac/internal/storage"
+	"canhgac/internal/version"
 )
 
 // InventoryUpload is an agent's inventory: the whole package list the
@@ -395,25 +396,49 @@ type Installation struct {
 	OSName    string `json:"os_name"`
 	OSVersion string `json:"os_version"`
 	inventory.Package
+	// Undecided says why the installed version could not be compared with
+	// the query's bound; such installations are listed, never dropped.
+	Undecided string `json:"undecided,omitempty"`
 }
 
-// FindPackage answers "which hosts have package X": every installation of
-// the named package (or source package) on agents in the caller's scope,
-// optionally of one ecosystem. Version ranges are filtered by the caller
-// with the ecosystem's own ordering.
-func (s *Service) FindPackage(ctx context.Context, sc model.Scope, name, ecosystem string) ([]Installation, error) {
+// PackageQuery asks "which hosts have package X [older than V]".
+type PackageQuery struct {
+	// Name is a binary or source package name, matched exactly.
+	Name string
+	// Ecosystem, if set, limits the search to "deb", "rpm", "apk" or
+	// "windows".
+	Ecosystem string
+	// Below, if set, keeps only versions ordered before it by each
+	// ecosystem's own rules (dpkg, rpmvercmp, apk): "openssl < 3.0.13".
+	Below string
+}
+
+// FindPackage answers "which hosts have package X (older than V)": every
+// installation of the named package (or source package) on agents in the
+// caller's scope. With a bound, versions that cannot be compared are kept
+// and marked Undecided rather than guessed either way.
+func (s *Service) FindPackage(ctx context.Context, sc model.Scope, q PackageQuery) ([]Installation, error) {
 	if !sc.Can(model.ActionRead, model.ResourceAgent) {
 		return nil, model.ErrForbidden
 	}
-	name = strings.TrimSpace(name)
+	name := strings.TrimSpace(q.Name)
 	if name == "" || len(name) > 200 {
 		return nil, model.Invalid("name", "is required")
+	}
+	below := strings.TrimSpace(q.Below)
+	if len(below) > 200 {
+		return nil, model.Invalid("below", "is too long")
+	}
+	if below != "" && q.Ecosystem != "" {
+		if err := version.Validate(q.Ecosystem, below); err != nil {
+			return nil, model.Invalid("below", "%v", err)
+		}
 	}
 	var w storage.Where
 	w.Add("(k.name = ? OR k.source_name = ?)", name, name)
 	w.Add("a.revoked_at IS NULL")
-	if ecosystem != "" {
-		w.Add("k.ecosystem = ?", ecosystem)
+	if q.Ecosystem != "" {
+		w.Add("k.ecosystem = ?", q.Ecosystem)
 	}
 	if !sc.Global() {
 		w.Add("a.agency_path LIKE ?", sc.AgencyPath+"%")
@@ -431,6 +456,21 @@ func (s *Service) FindPackage(ctx context.Context, sc model.Scope, name, ecosyst
 		if err := rows.Scan(&in.AgentID, &in.AgencyID, &in.Hostname, &in.OSName, &in.OSVersion, &in.Ecosystem, &in.Name, &in.Arch, &in.Version,
 			&in.SourceName, &in.SourceVersion, &in.Origin); err != nil {
 			return nil, err
+		}
+		if below != "" {
+			// A binary package found by its source name is judged by the
+			// source's version, which is what advisories name.
+			v := in.Version
+			if in.Name != name && in.SourceName == name && in.SourceVersion != "" {
+				v = in.SourceVersion
+			}
+			c, err := version.Compare(in.Ecosystem, v, below)
+			switch {
+			case err != nil:
+				in.Undecided = err.Error()
+			case c >= 0:
+				continue
+			}
 		}
 		out = append(out, in)
 	}

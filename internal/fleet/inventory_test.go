@@ -115,12 +115,12 @@ func TestInventoryFullThenDeltas(t *testing.T) {
 		}
 		_, err = e.svc.StoreInventory(ctx, b, fleet.InventoryUpload{Host: h, Full: true, Packages: pkgs[:2]})
 		must(t, err)
-		all, err := e.svc.FindPackage(ctx, model.System, "openssl", "deb")
+		all, err := e.svc.FindPackage(ctx, model.System, fleet.PackageQuery{Name: "openssl", Ecosystem: "deb"})
 		must(t, err)
 		if len(all) != 4 { // openssl and libssl3 (source openssl) on two hosts
 			t.Fatalf("province-wide search: %+v", all)
 		}
-		mine, err := e.svc.FindPackage(ctx, e.officerA.Scope, "openssl", "")
+		mine, err := e.svc.FindPackage(ctx, e.officerA.Scope, fleet.PackageQuery{Name: "openssl"})
 		must(t, err)
 		for _, in := range mine {
 			if in.AgentID != a.ID {
@@ -164,4 +164,83 @@ func BenchmarkStoreFirstInventory(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The fleet questions of the issue: "which hosts have openssl < 3.0.13?"
+// by each ecosystem's own version rules (a Debian backport revision, an
+// epoch, an rpm release), and "which hosts run Windows Server 2012?".
+func TestFleetSearchByVersionAndOS(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		e := newEnv(t, s, fleet.Config{})
+		tok := e.token(t, e.admin, e.deptA, 10)
+		type machine struct {
+			host, osName, osVersion string
+			pkgs                    []inventory.Package
+		}
+		deb := func(name, v string) inventory.Package {
+			return inventory.Package{Ecosystem: "deb", Name: name, Arch: "amd64", Version: v, SourceName: "openssl", SourceVersion: v}
+		}
+		machines := []machine{
+			{"old-deb", "Debian GNU/Linux", "12", []inventory.Package{deb("openssl", "3.0.11-1~deb12u2"), deb("libssl3", "3.0.11-1~deb12u2")}},
+			{"new-deb", "Debian GNU/Linux", "12", []inventory.Package{deb("openssl", "3.0.13-1~deb12u1")}},
+			// 3.0.13~rc1 is before 3.0.13 for dpkg; an epoch puts 1:1.0 after.
+			{"rc-deb", "Debian GNU/Linux", "12", []inventory.Package{deb("openssl", "3.0.13~rc1-1")}},
+			{"epoch-deb", "Debian GNU/Linux", "12", []inventory.Package{deb("openssl", "1:1.0.2-1")}},
+			{"rocky", "Rocky Linux", "9.3", []inventory.Package{{Ecosystem: "rpm", Name: "openssl", Arch: "x86_64", Version: "1:3.0.7-25.el9_3"}}},
+			{"dc-2012", "Windows Server 2012 R2 Standard", "6.3.9600", nil},
+			{"dc-2019", "Windows Server 2019 Datacenter", "10.0.17763", nil},
+		}
+		ids := map[string]int64{}
+		for i, m := range machines {
+			req := host(tok, fmt.Sprintf("m-%d", i), m.host)
+			req.OSName, req.OSVersion = m.osName, m.osVersion
+			en, err := e.svc.Enroll(ctx, req, "")
+			must(t, err)
+			a, _ := e.svc.Authenticate(ctx, en.Secret)
+			ids[m.host] = a.ID
+			if m.pkgs != nil {
+				_, err = e.svc.StoreInventory(ctx, a, fleet.InventoryUpload{Host: inventory.Host{Hostname: m.host, OSName: m.osName, OSVersion: m.osVersion}, Full: true, Packages: m.pkgs})
+				must(t, err)
+			}
+		}
+		hosts := func(items []fleet.Installation) map[string]int {
+			out := map[string]int{}
+			for _, in := range items {
+				out[in.Hostname]++
+			}
+			return out
+		}
+		old, err := e.svc.FindPackage(ctx, model.System, fleet.PackageQuery{Name: "openssl", Ecosystem: "deb", Below: "3.0.13"})
+		must(t, err)
+		if got := hosts(old); len(got) != 2 || got["old-deb"] != 2 || got["rc-deb"] != 1 {
+			t.Fatalf("deb openssl < 3.0.13: %v", got)
+		}
+		// Across ecosystems, each by its own rules: rpm's epoch 1 is newer.
+		all, err := e.svc.FindPackage(ctx, model.System, fleet.PackageQuery{Name: "openssl", Below: "3.0.13"})
+		must(t, err)
+		if got := hosts(all); len(got) != 2 || got["rocky"] != 0 || got["epoch-deb"] != 0 {
+			t.Fatalf("openssl < 3.0.13 anywhere: %v", got)
+		}
+		// A bound that is not a version of the ecosystem is refused.
+		var ve *model.ValidationError
+		if _, err := e.svc.FindPackage(ctx, model.System, fleet.PackageQuery{Name: "openssl", Ecosystem: "deb", Below: "3.0:13:x"}); !errors.As(err, &ve) {
+			t.Fatalf("bad bound: %v", err)
+		}
+		// The officer of another agency sees none of it.
+		officerB := model.Actor{Scope: model.Scope{Role: model.RoleOfficer, Username: "b", AgencyPath: mustAgency(t, s, e.deptB.ID).Path}}
+		if mine, err := e.svc.FindPackage(ctx, officerB.Scope, fleet.PackageQuery{Name: "openssl", Below: "9"}); err != nil || len(mine) != 0 {
+			t.Fatalf("another agency's officer found %v (%v)", mine, err)
+		}
+		win, err := e.svc.List(ctx, model.System, fleet.Filter{OS: "windows server 2012"})
+		must(t, err)
+		if len(win) != 1 || win[0].ID != ids["dc-2012"] {
+			t.Fatalf("Windows Server 2012 hosts: %+v", win)
+		}
+	})
+}
+
+func mustAgency(t *testing.T, s *storage.Store, id int64) model.Agency {
+	a, err := s.GetAgency(ctx, model.System, id)
+	must(t, err)
+	return a
 }

@@ -109,6 +109,7 @@ func (h *fleetUI) list(w http.ResponseWriter, r *http.Request) {
 
 type packageSearchData struct {
 	Name, Ecosystem string
+	Below           string // only versions older than this
 	Ecosystems      []string
 	Names           map[int64]string
 	Items           []fleet.Installation
@@ -118,12 +119,12 @@ type packageSearchData struct {
 // findPackage answers "which machines have package X" across the
 // caller's scope.
 func (h *fleetUI) findPackage(w http.ResponseWriter, r *http.Request) {
-	name, eco := strings.TrimSpace(r.URL.Query().Get("name")), r.URL.Query().Get("ecosystem")
+	name, eco, below := strings.TrimSpace(r.URL.Query().Get("name")), r.URL.Query().Get("ecosystem"), strings.TrimSpace(r.URL.Query().Get("below"))
 	if !slices.Contains(ecosystems, eco) {
 		eco = ""
 	}
 	v := h.newView(r, "agents.packages_title", "agents")
-	d := packageSearchData{Name: name, Ecosystem: eco, Ecosystems: ecosystems, Items: []fleet.Installation{}}
+	d := packageSearchData{Name: name, Ecosystem: eco, Below: below, Ecosystems: ecosystems, Items: []fleet.Installation{}}
 	agencies, err := h.agencyOptions(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -131,7 +132,7 @@ func (h *fleetUI) findPackage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Names = agencyNames(agencies)
 	if name != "" {
-		if d.Items, err = h.svc.FindPackage(r.Context(), scope(r), name, eco); err != nil {
+		if d.Items, err = h.svc.FindPackage(r.Context(), scope(r), fleet.PackageQuery{Name: name, Ecosystem: eco, Below: below}); err != nil {
 			if !formError(v, err) {
 				h.fail(w, r, err)
 				return

@@ -80,6 +80,15 @@ func TestFleetPages(t *testing.T) {
 		if strings.Contains(p.body, "may-tram-syt-01") {
 			t.Fatal("the ecosystem filter was ignored")
 		}
+		// "openssl older than 3.0.13": the upgraded host is not listed.
+		p = want(t, b.get("/agents/packages?name=openssl&below=3.0.13"), http.StatusOK)
+		if strings.Contains(p.body, "may-tram-syt-01") || !strings.Contains(p.body, `value="3.0.13"`) {
+			t.Fatalf("version bound ignored:\n%s", p.body)
+		}
+		p = want(t, b.get("/agents/packages?name=openssl&below=3.0.14"), http.StatusOK)
+		if !strings.Contains(p.body, "may-tram-syt-01") {
+			t.Fatalf("openssl < 3.0.14 misses the host with 3.0.13-1:\n%s", p.body)
+		}
 
 		// The agent page: facts, status, software, history, events.
 		p = want(t, b.get(fmt.Sprintf("/agents/%d", ours.ID)), http.StatusOK)
