@@ -50,6 +50,15 @@ func (r *receiver) last(path string) map[string]any {
 	l := r.got[path]
 	return l[len(l)-1]
 }
+func (r *receiver) counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range r.got {
+		out[k] = len(v)
+	}
+	return out
+}
 func (r *receiver) setFail(v bool) { r.mu.Lock(); r.fails = v; r.mu.Unlock() }
 
 // eventually waits for cond. The bound is generous: under -race the
@@ -92,6 +101,11 @@ func TestTetNightScenarioSurvivesKill9(t *testing.T) {
 			rcv := newReceiver(t)
 
 			p := startWith(t, env, serveArgs...)
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("receiver got %v; last server's log:\n%s", rcv.counts(), p.stderr.String())
+				}
+			})
 			token := setup(t, sargs)
 			call := func(p *proc, method, path string, body any, wantCode int) map[string]any {
 				t.Helper()

@@ -35,7 +35,13 @@ const (
 
 // Store is canhgac's persistent state.
 type Store struct {
-	db      *sql.DB
+	db *sql.DB
+	// wdb runs transactions. On SQLite it is one connection of its own:
+	// SQLite has one writer anyway, and a connection's page cache is
+	// thrown away whenever another connection has written, so a single
+	// writer keeps its cache warm across transactions. On PostgreSQL it is
+	// db.
+	wdb     *sql.DB
 	backend Backend
 	now     func() time.Time
 }
@@ -66,17 +72,27 @@ func Open(ctx context.Context, dataDir, dbURL string) (*Store, error) {
 		// wait instead of failing; _txlock=immediate takes the write lock at
 		// BEGIN so two read-then-write transactions cannot deadlock; FULL
 		// synchronous makes a commit survive power loss, not only kill -9.
-		// A 32 MB page cache a connection (SQLite's default is 2 MB) holds
-		// the index pages a fleet's inventory uploads keep touching, so a
-		// big transaction neither spills to the WAL midway nor rereads them.
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=cache_size(-32768)&_txlock=immediate&_time_format=sqlite"
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate&_time_format=sqlite"
 		db, err := sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
 		db.SetMaxOpenConns(8)
-		s = &Store{db: db, backend: SQLite}
+		// The writer's page cache is 64 MB (SQLite's default is 2 MB): it
+		// holds the index pages that inventory uploads at fleet scale keep
+		// touching, so a big transaction neither spills to the WAL midway
+		// nor rereads them.
+		wdb, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)")
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		wdb.SetMaxOpenConns(1)
+		wdb.SetMaxIdleConns(1)
+		wdb.SetConnMaxLifetime(0)
+		wdb.SetConnMaxIdleTime(0)
+		s = &Store{db: db, wdb: wdb, backend: SQLite}
 	case IsPostgresURL(dbURL):
 		db, err := sql.Open("pgx", dbURL)
 		if err != nil {
@@ -84,24 +100,32 @@ func Open(ctx context.Context, dataDir, dbURL string) (*Store, error) {
 		}
 		db.SetMaxOpenConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s = &Store{db: db, backend: Postgres}
+		s = &Store{db: db, wdb: db, backend: Postgres}
 	default:
 		return nil, fmt.Errorf("--db must be a postgres:// URL (or empty for SQLite in the data directory)")
 	}
 	s.now = func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 	if err := s.db.PingContext(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, fmt.Errorf("connect to %s: %w", s.backend, err)
 	}
 	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
 // Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.wdb != s.db {
+		if werr := s.wdb.Close(); err == nil {
+			err = werr
+		}
+	}
+	return err
+}
 
 // Backend tells which database is in use.
 func (s *Store) Backend() Backend { return s.backend }
@@ -243,7 +267,7 @@ type querier interface {
 
 // inTx runs fn in a transaction, committing if it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
