@@ -81,6 +81,10 @@ type Service struct {
 
 	pkgMu  sync.Mutex
 	pkgIDs map[pkgKey]int64 // ids of package builds in inventory_packages
+
+	invMu     sync.Mutex
+	invQueue  []*invJob     // inventory uploads waiting to be written
+	invWriter chan struct{} // held by whoever writes a batch
 }
 
 // cachedAgent is an authenticated agent kept for authCacheTTL, so a
@@ -119,8 +123,8 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) (*S
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log, admit: make(chan struct{}, cfg.MaxInFlight), heavy: make(chan struct{}, 2),
-		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}, auth: map[string]cachedAgent{}, beats: map[int64]beat{}, pkgIDs: map[pkgKey]int64{}}, nil
+	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log, admit: make(chan struct{}, cfg.MaxInFlight), heavy: make(chan struct{}, maxInventoryBatch),
+		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}, auth: map[string]cachedAgent{}, beats: map[int64]beat{}, pkgIDs: map[pkgKey]int64{}, invWriter: make(chan struct{}, 1)}, nil
 }
 
 // loadKey reads the signing key, or creates one. Without a file (tests) the

@@ -58,104 +58,209 @@ func PackagesHash(pkgs []inventory.Package) string {
 // to the new list, every difference is recorded in the agent's history
 // ("openssl 3.0.11-1 → 3.0.13-1"), and the host facts are updated. It
 // returns the number of changes.
+//
+// Uploads arriving together are written in one transaction (group
+// commit): agents of a fleet share most package builds, so a batch of
+// uploads touches nearly the same index pages as one upload does, and
+// pays for one commit.
 func (s *Service) StoreInventory(ctx context.Context, a Agent, up InventoryUpload) (int, error) {
-	cur, curIDs, err := s.packagesWithIDs(ctx, a.ID)
+	job, err := s.prepareInventory(ctx, a, up)
 	if err != nil {
 		return 0, err
+	}
+	if err := s.commitInventory(ctx, job); err != nil {
+		return 0, err
+	}
+	return len(job.d.Added) + len(job.d.Removed) + len(job.d.Changed), nil
+}
+
+// invJob is one prepared inventory upload waiting to be written.
+type invJob struct {
+	a      Agent
+	base   string // the agent's inventory_hash the diff was made against
+	hash   string // the new list's hash
+	d      inventory.Delta
+	curIDs map[pkgKey]int64
+	first  bool
+	count  int
+	host   string
+	up     InventoryUpload
+	done   chan error
+}
+
+// prepareInventory validates an upload and works out its changes against
+// what is stored, outside any write transaction.
+func (s *Service) prepareInventory(ctx context.Context, a Agent, up InventoryUpload) (*invJob, error) {
+	var held string
+	if err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT inventory_hash FROM agents WHERE id = ?`), a.ID).Scan(&held); err != nil {
+		return nil, err
+	}
+	cur, curIDs, err := s.packagesWithIDs(ctx, a.ID)
+	if err != nil {
+		return nil, err
 	}
 	var next []inventory.Package
 	switch {
 	case up.Full:
 		next = up.Packages
 	case up.Delta == nil:
-		return 0, model.Invalid("delta", "is required unless full is true")
+		return nil, model.Invalid("delta", "is required unless full is true")
 	default:
-		var held string
-		if err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT inventory_hash FROM agents WHERE id = ?`), a.ID).Scan(&held); err != nil {
-			return 0, err
-		}
 		if held == "" || up.Base != held {
-			return 0, ErrInventoryBase
+			return nil, ErrInventoryBase
 		}
 		next = up.Delta.Apply(cur)
 	}
 	inv := inventory.Inventory{Host: up.Host, Packages: next, Hotfixes: up.Hotfixes, CollectedAt: up.CollectedAt}
 	if err := inventory.Validate(&inv); err != nil {
-		return 0, model.Invalid("inventory", "%v", err)
+		return nil, model.Invalid("inventory", "%v", err)
 	}
 	hash := PackagesHash(next)
 	if up.Hash != "" && up.Hash != hash {
-		return 0, ErrInventoryBase
+		return nil, ErrInventoryBase
 	}
-	d := inventory.Diff(cur, next)
 	host, _ := json.Marshal(struct {
 		inventory.Host
 		Hotfixes    []string  `json:"hotfixes,omitempty"`
 		CollectedAt time.Time `json:"collected_at"`
 	}{up.Host, up.Hotfixes, up.CollectedAt})
-	now := s.store.Now()
-	n := len(d.Added) + len(d.Removed) + len(d.Changed)
-	var learned map[pkgKey]int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		learned = map[pkgKey]int64{}
-		hist, err := tx.PrepareContext(ctx, s.store.Rebind(`INSERT INTO agent_changes (agent_id, at, change, ecosystem, name, arch, old_version, new_version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
-		if err != nil {
+	return &invJob{a: a, base: held, hash: hash, d: inventory.Diff(cur, next), curIDs: curIDs, first: len(cur) == 0, count: len(next),
+		host: string(host), up: up, done: make(chan error, 1)}, nil
+}
+
+// maxInventoryBatch bounds the uploads one transaction writes.
+const maxInventoryBatch = 32
+
+// commitInventory writes job, together with whatever other uploads are
+// waiting: the first to find the writer free writes the whole queue. If a
+// batch fails, its uploads are written one by one, so that one bad upload
+// fails alone.
+func (s *Service) commitInventory(ctx context.Context, job *invJob) error {
+	s.invMu.Lock()
+	s.invQueue = append(s.invQueue, job)
+	s.invMu.Unlock()
+	select {
+	case s.invWriter <- struct{}{}:
+	case err := <-job.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.invWriter }()
+	for {
+		select {
+		case err := <-job.done: // written by the batch before ours
 			return err
+		default:
 		}
-		defer hist.Close()
-		first := len(cur) == 0
-		var gone, added []inventory.Package
-		record := func(change string, p inventory.Package, old, new string) error {
-			if first {
-				return nil // the first inventory is not a history of changes
-			}
-			_, err := hist.ExecContext(ctx, a.ID, now, change, p.Ecosystem, p.Name, p.Arch, old, new)
-			return err
+		s.invMu.Lock()
+		batch := s.invQueue[:min(len(s.invQueue), maxInventoryBatch)]
+		s.invQueue = s.invQueue[len(batch):]
+		s.invMu.Unlock()
+		if len(batch) == 0 {
+			return <-job.done
 		}
-		for _, p := range d.Removed {
-			gone = append(gone, p)
-			if err := record("removed", p, p.Version, ""); err != nil {
-				return err
-			}
-		}
-		for _, c := range d.Changed {
-			gone, added = append(gone, c.Old), append(added, c.New)
-			if c.Old.Version != c.New.Version {
-				if err := record("changed", c.New, c.Old.Version, c.New.Version); err != nil {
+		// The batch is everyone's: it must not die with this request.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		learned := map[pkgKey]int64{}
+		err := s.inTx(wctx, func(tx *sql.Tx) error {
+			clear(learned)
+			for _, j := range batch {
+				if err := s.applyInventory(wctx, tx, j, learned); err != nil {
 					return err
 				}
 			}
+			return nil
+		})
+		if err == nil {
+			s.learnPackageIDs(learned)
+			for _, j := range batch {
+				j.done <- nil
+			}
+		} else {
+			for _, j := range batch {
+				if len(batch) == 1 {
+					j.done <- err
+					continue
+				}
+				one := map[pkgKey]int64{}
+				jerr := s.inTx(wctx, func(tx *sql.Tx) error { clear(one); return s.applyInventory(wctx, tx, j, one) })
+				if jerr == nil {
+					s.learnPackageIDs(one)
+				}
+				j.done <- jerr
+			}
 		}
-		for _, p := range d.Added {
-			added = append(added, p)
-			if err := record("added", p, "", p.Version); err != nil {
+		cancel()
+	}
+}
+
+// applyInventory writes one prepared upload inside tx.
+func (s *Service) applyInventory(ctx context.Context, tx *sql.Tx, j *invJob, learned map[pkgKey]int64) error {
+	// Another upload of this agent may have landed since the diff was
+	// made: then the diff is stale, and the agent sends its list again.
+	var held string
+	if err := tx.QueryRowContext(ctx, s.store.Rebind(`SELECT inventory_hash FROM agents WHERE id = ?`), j.a.ID).Scan(&held); err != nil {
+		return err
+	}
+	if held != j.base {
+		return ErrInventoryBase
+	}
+	now := s.store.Now()
+	hist, err := tx.PrepareContext(ctx, s.store.Rebind(`INSERT INTO agent_changes (agent_id, at, change, ecosystem, name, arch, old_version, new_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	var gone, added []inventory.Package
+	record := func(change string, p inventory.Package, old, new string) error {
+		if j.first {
+			return nil // the first inventory is not a history of changes
+		}
+		_, err := hist.ExecContext(ctx, j.a.ID, now, change, p.Ecosystem, p.Name, p.Arch, old, new)
+		return err
+	}
+	for _, p := range j.d.Removed {
+		gone = append(gone, p)
+		if err := record("removed", p, p.Version, ""); err != nil {
+			return err
+		}
+	}
+	for _, c := range j.d.Changed {
+		gone, added = append(gone, c.Old), append(added, c.New)
+		if c.Old.Version != c.New.Version {
+			if err := record("changed", c.New, c.Old.Version, c.New.Version); err != nil {
 				return err
 			}
 		}
-		goneIDs := make([]int64, 0, len(gone))
-		for _, p := range gone {
-			goneIDs = append(goneIDs, curIDs[keyOf(p)])
-		}
-		if err := s.linkPackages(ctx, tx, `DELETE FROM agent_packages WHERE agent_id = ? AND package_id IN `, a.ID, goneIDs); err != nil {
-			return err
-		}
-		addIDs, err := s.packageIDs(ctx, tx, added, learned)
-		if err != nil {
-			return err
-		}
-		if err := s.insertLinks(ctx, tx, a.ID, addIDs); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, s.store.Rebind(`UPDATE agents SET inventory_hash = ?, packages = ?, host = ?, hostname = ?, os_name = ?, os_version = ?
-			WHERE id = ?`), hash, len(next), string(host), nonEmpty(up.Host.Hostname, a.Hostname), nonEmpty(up.Host.OSName, a.OSName),
-			nonEmpty(up.Host.OSVersion, a.OSVersion), a.ID)
-		return err
-	})
-	if err == nil {
-		s.learnPackageIDs(learned)
 	}
-	return n, err
+	for _, p := range j.d.Added {
+		added = append(added, p)
+		if err := record("added", p, "", p.Version); err != nil {
+			return err
+		}
+	}
+	goneIDs := make([]int64, 0, len(gone))
+	for _, p := range gone {
+		goneIDs = append(goneIDs, j.curIDs[keyOf(p)])
+	}
+	if err := s.linkPackages(ctx, tx, `DELETE FROM agent_packages WHERE agent_id = ? AND package_id IN `, j.a.ID, goneIDs); err != nil {
+		return err
+	}
+	addIDs, err := s.packageIDs(ctx, tx, added, learned)
+	if err != nil {
+		return err
+	}
+	slices.Sort(addIDs) // in index order: each insert lands beside the last
+	if err := s.insertLinks(ctx, tx, j.a.ID, addIDs); err != nil {
+		return err
+	}
+	a, up := j.a, j.up
+	_, err = tx.ExecContext(ctx, s.store.Rebind(`UPDATE agents SET inventory_hash = ?, packages = ?, host = ?, hostname = ?, os_name = ?, os_version = ?
+		WHERE id = ?`), j.hash, j.count, j.host, nonEmpty(up.Host.Hostname, a.Hostname), nonEmpty(up.Host.OSName, a.OSName),
+		nonEmpty(up.Host.OSVersion, a.OSVersion), a.ID)
+	return err
 }
 
 // pkgKey identifies a package build: every column of inventory_packages.
@@ -195,6 +300,8 @@ func (s *Service) packageIDs(ctx context.Context, tx *sql.Tx, pkgs []inventory.P
 	s.pkgMu.Lock()
 	for _, p := range pkgs {
 		if id, ok := s.pkgIDs[keyOf(p)]; ok {
+			ids = append(ids, id)
+		} else if id, ok := learned[keyOf(p)]; ok { // earlier in this transaction
 			ids = append(ids, id)
 		} else {
 			missing = append(missing, p)
