@@ -86,7 +86,9 @@ func Open(ctx context.Context, dataDir, dbURL string) (*Store, error) {
 		// It checkpoints the WAL every 64 MB instead of every 4 MB: an
 		// upload rewrites the same hot index pages as the one before it,
 		// and a checkpoint copies each page once however often it changed.
-		wdb, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)")
+		// Statement journals (a multi-row INSERT's undo) stay in memory
+		// rather than in a temporary file.
+		wdb, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_pragma=temp_store(2)")
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -499,5 +500,26 @@ func TestMigrationNormalisesPackages(t *testing.T) {
 				t.Fatalf("after migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
+	}
+}
+
+// On SQLite, transactions run on the writer connection with its own big
+// page cache and in-memory statement journals; plain reads use the pool.
+func TestSQLiteWriterConnection(t *testing.T) {
+	s := storagetest.Backends(t)[0].Open(t)
+	var cache, temp int
+	if err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRow(`PRAGMA cache_size`).Scan(&cache); err != nil {
+			return err
+		}
+		return tx.QueryRow(`PRAGMA temp_store`).Scan(&temp)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cache != -65536 || temp != 2 {
+		t.Fatalf("writer: cache_size %d, temp_store %d; want -65536 and 2", cache, temp)
+	}
+	if err := s.DB().QueryRow(`PRAGMA cache_size`).Scan(&cache); err != nil || cache == -65536 {
+		t.Fatalf("readers share the writer's cache size (%d, %v)", cache, err)
 	}
 }
