@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,5 +34,24 @@ func TestDebugListenLoopbackOnly(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine") {
 		t.Fatalf("pprof index: %d %q", resp.StatusCode, body[:min(len(body), 200)])
+	}
+}
+
+// Held long-polls are connections: more than half the open-file limit is
+// lowered, with a warning; fewer are left alone.
+func TestPollSlotsFitTheFileLimit(t *testing.T) {
+	limit, ok := openFileLimit()
+	if !ok {
+		t.Skip("no open-file limit on this system")
+	}
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	room := int((min(limit, 1<<30) - min(limit, 256)) / 2)
+	if got := fitPollSlots(room+1000, log); got != max(room, 1) || !strings.Contains(logged.String(), "open-file limit") {
+		t.Fatalf("asked %d under a limit of %d: got %d, log %q", room+1000, limit, got, logged.String())
+	}
+	logged.Reset()
+	if got := fitPollSlots(1, log); got != 1 || logged.Len() != 0 {
+		t.Fatalf("one slot became %d (%q)", got, logged.String())
 	}
 }

@@ -164,7 +164,8 @@ func runServe(env *Env, args []string) error {
 	}
 	monitors := webmon.New(store, alerts, wcfg, log)
 	api.RegisterMonitors(srv, monitors)
-	agents, err := fleet.New(store, alerts, fleet.Config{KeyFile: filepath.Join(sf.data, "fleet-task-signing.key"), Heartbeat: *agentHeartbeat, PollSlots: int(*pollSlots)}, log)
+	slots := fitPollSlots(int(*pollSlots), log)
+	agents, err := fleet.New(store, alerts, fleet.Config{KeyFile: filepath.Join(sf.data, "fleet-task-signing.key"), Heartbeat: *agentHeartbeat, PollSlots: slots}, log)
 	if err != nil {
 		return err
 	}
@@ -281,6 +282,22 @@ func sweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger) 
 			}
 		}
 	}
+}
+
+// fitPollSlots keeps the held long-polls to half of the open-file limit
+// (each is a connection; the rest is for everything else), saying so when
+// it has to lower them.
+func fitPollSlots(slots int, log *slog.Logger) int {
+	limit, ok := openFileLimit()
+	if !ok {
+		return slots
+	}
+	if room := int((min(limit, 1<<30) - min(limit, 256)) / 2); slots > room {
+		log.Warn("agent long-poll slots lowered to fit the open-file limit; raise the limit (LimitNOFILE= in the systemd unit) for more",
+			"asked", slots, "slots", max(room, 1), "open_file_limit", limit)
+		return max(room, 1)
+	}
+	return slots
 }
 
 func envInt(env *Env, name string, def int64) int64 {
