@@ -164,7 +164,10 @@ func NewClient(server, fingerprint, secret string, roots *x509.CertPool, allowHT
 		}
 	}
 	tr := &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 2, IdleConnTimeout: 5 * time.Minute,
-		TLSHandshakeTimeout: 15 * time.Second, ResponseHeaderTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
+		TLSHandshakeTimeout: 15 * time.Second, ResponseHeaderTimeout: 90 * time.Second, ForceAttemptHTTP2: true,
+		// Big uploads ask first (Expect: 100-continue), so a busy server's
+		// 503 costs no body.
+		ExpectContinueTimeout: 5 * time.Second}
 	c.hc = &http.Client{Transport: tr, Timeout: 2 * time.Minute}
 	return c, nil
 }
@@ -217,6 +220,7 @@ func (c *Client) call(ctx context.Context, method, path string, v, out any) erro
 	}
 	if gz {
 		req.Header.Set("Content-Encoding", "gzip")
+		req.Header.Set("Expect", "100-continue")
 	}
 	if c.secret != "" {
 		req.Header.Set("Authorization", "Bearer "+c.secret)

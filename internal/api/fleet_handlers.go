@@ -110,9 +110,14 @@ func (h *fleetHandler) agent(next func(http.ResponseWriter, *http.Request, fleet
 }
 
 // busy tells an agent to come back after a random 5–30 s, so that agents
-// turned away together do not return together.
-func busy(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", strconv.Itoa(5+rand.IntN(26)))
+// turned away together do not return together, and closes the
+// connection: a turned-away agent should hold none.
+func busy(w http.ResponseWriter) { busyFor(w, 5, 30) }
+
+// busyFor is busy with a Retry-After drawn from [lo, hi] seconds.
+func busyFor(w http.ResponseWriter, lo, hi int) {
+	w.Header().Set("Retry-After", strconv.Itoa(lo+rand.IntN(hi-lo+1)))
+	w.Header().Set("Connection", "close")
 	httpd.WriteError(w, http.StatusServiceUnavailable, "busy", "", "the server is busy; retry later")
 }
 
@@ -376,7 +381,8 @@ func (h *fleetHandler) revokeToken(w http.ResponseWriter, r *http.Request) {
 func (h *fleetHandler) inventory(w http.ResponseWriter, r *http.Request, a fleet.Agent) {
 	release, err := h.svc.AdmitHeavy(r.Context())
 	if err != nil {
-		busy(w)
+		// An inventory can wait: spread a fleet's uploads over minutes.
+		busyFor(w, 30, 300)
 		return
 	}
 	defer release()

@@ -73,6 +73,8 @@ type Service struct {
 	shed  atomic.Int64  // requests told to come back later
 	held  atomic.Int64  // long-polls held open now
 
+	admitWaiting, heavyWaiting atomic.Int64 // requests waiting for a slot
+
 	mu      sync.Mutex
 	waiters map[int64][]chan struct{} // task polls waiting per agent
 	offline map[int64]bool            // agents the offline alert was raised for
@@ -234,6 +236,13 @@ var ErrBusy = errors.New("fleet: busy, retry later")
 // agent is told to retry after a random delay, spreading a reconnect
 // storm out instead of queueing it.
 func (s *Service) Admit(ctx context.Context) (release func(), err error) {
+	// Waiting costs a connection; only so many may wait.
+	if s.admitWaiting.Add(1) > int64(4*s.cfg.MaxInFlight) {
+		s.admitWaiting.Add(-1)
+		s.shed.Add(1)
+		return nil, ErrBusy
+	}
+	defer s.admitWaiting.Add(-1)
 	t := time.NewTimer(2 * time.Second)
 	defer t.Stop()
 	select {
@@ -251,6 +260,15 @@ func (s *Service) Admit(ctx context.Context) (release func(), err error) {
 // after another anyway, so a few at a time, and a longer wait in line
 // before an agent is told to come back.
 func (s *Service) AdmitHeavy(ctx context.Context) (release func(), err error) {
+	// A batch's worth may wait for the next batch; the rest come back
+	// later (a fleet rolled out at once would otherwise hold thousands of
+	// connections open here).
+	if s.heavyWaiting.Add(1) > 2*maxInventoryBatch {
+		s.heavyWaiting.Add(-1)
+		s.shed.Add(1)
+		return nil, ErrBusy
+	}
+	defer s.heavyWaiting.Add(-1)
 	t := time.NewTimer(15 * time.Second)
 	defer t.Stop()
 	select {
@@ -280,6 +298,9 @@ func (s *Service) PollSlot() (release func(), ok bool) {
 // PollSlotFree says whether a long-poll slot is free now, so a heartbeat
 // can tell an agent waiting for one to try again.
 func (s *Service) PollSlotFree() bool { return s.held.Load() < int64(s.cfg.PollSlots) }
+
+// Waiting is how many agent requests wait for a work slot now.
+func (s *Service) Waiting() int64 { return s.admitWaiting.Load() + s.heavyWaiting.Load() }
 
 // HeldPolls is how many long-polls are held open now.
 func (s *Service) HeldPolls() int64 { return s.held.Load() }

@@ -379,6 +379,46 @@ func TestAdmissionControl(t *testing.T) {
 	r3()
 }
 
+// Only so many requests may wait for a slot (each waiting one holds a
+// connection): with the slot taken and the waiting room full (4 per
+// slot), the next is turned away at once, while the waiting ones still
+// get the slot as it frees.
+func TestAdmissionWaitingIsBounded(t *testing.T) {
+	e := newEnv(t, storagetest.Backends(t)[0].Open(t), fleet.Config{MaxInFlight: 1})
+	hold, err := e.svc.Admit(ctx)
+	must(t, err)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	admitted := make(chan error, 4)
+	for range 4 {
+		go func() {
+			r, err := e.svc.Admit(wctx)
+			if err == nil {
+				r()
+			}
+			admitted <- err
+		}()
+	}
+	// Once all four wait, a fifth is turned away at once, while the four
+	// are still waiting.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.svc.Waiting() < 4 {
+		if time.Now().After(deadline) {
+			t.Fatal("the waiting room never filled")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := e.svc.Admit(ctx); !errors.Is(err, fleet.ErrBusy) || len(admitted) != 0 {
+		t.Fatalf("fifth request with four waiting: %v (%d done waiting)", err, len(admitted))
+	}
+	hold()
+	for range 4 {
+		if err := <-admitted; err != nil && !errors.Is(err, fleet.ErrBusy) {
+			t.Fatal(err)
+		}
+	}
+}
+
 // Heartbeats are written in batches, yet reads see the latest at once, and
 // a flush makes them durable.
 func TestHeartbeatsAreBatched(t *testing.T) {
