@@ -509,10 +509,18 @@ func (s *childServer) start() error {
 	if err != nil {
 		return err
 	}
-	s.cmd.Stderr = io.Discard
-	if err := s.cmd.Start(); err != nil {
+	// The server's log goes to a file, not a pipe: a pipe the busy bench
+	// drains late would make the server wait on its own logging.
+	logf, err := os.OpenFile(filepath.Join(s.dir, "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
 		return err
 	}
+	s.cmd.Stderr = logf
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	logf.Close() // the child has its own copy
 	s.done = make(chan struct{})
 	go func() { s.cmd.Wait(); close(s.done) }()
 	found := make(chan error, 1)

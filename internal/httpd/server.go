@@ -155,7 +155,13 @@ func (s *Server) logged(h http.Handler) http.Handler {
 		if p := Principal(r); p != nil {
 			user = p.User.Username
 		}
-		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		// Agents' routine traffic (20,000 agents are hundreds of requests
+		// a second) is logged at debug level unless it went wrong.
+		level := slog.LevelInfo
+		if strings.HasPrefix(r.URL.Path, "/agent/") && sw.status < 400 {
+			level = slog.LevelDebug
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"duration_ms", time.Since(start).Milliseconds(), "ip", ClientIP(r), "user", user)
 	})
 }
