@@ -88,6 +88,13 @@ type Agent struct {
 	// OnHeartbeat, if set, is told how each heartbeat went (the load
 	// simulator measures latency with it).
 	OnHeartbeat func(took time.Duration, err error)
+	// StartDelay, if set, is waited before the first request (the load
+	// simulator spreads its agents' starts with it).
+	StartDelay time.Duration
+
+	uploadMu      sync.Mutex // one inventory upload at a time
+	lastUpload    *encoded   // the last inventory upload not yet accepted
+	lastUploadKey string
 
 	key        ed25519.PublicKey
 	hbOverride atomic.Int64 // heartbeat seconds set by agent.config
@@ -159,6 +166,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.wakeup()
 	a.pollNow = make(chan struct{}, 1)
+	if a.StartDelay > 0 && !sleep(ctx, a.StartDelay) {
+		return nil
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup

@@ -311,7 +311,9 @@ func TestAgentWithoutPollSlot(t *testing.T) {
 	}
 	// Both have sent heartbeats; one holds the slot. Between heartbeats
 	// neither keeps an idle connection: the one open is the held poll.
-	waitFor(t, func() bool { return agents[0].Stats().Heartbeats >= 2 && agents[1].Stats().Heartbeats >= 2 && sv.fleet.HeldPolls() == 1 })
+	waitFor(t, func() bool {
+		return agents[0].Stats().Heartbeats >= 2 && agents[1].Stats().Heartbeats >= 2 && sv.fleet.HeldPolls() == 1
+	})
 	waitFor(t, func() bool { return openConns() <= 1 })
 	admin := model.Actor{Scope: model.Scope{Role: model.RoleAdmin, Username: "admin"}}
 	want := map[int64]bool{}

@@ -195,27 +195,51 @@ func (e *APIError) Error() string { return fmt.Sprintf("server answered %d: %s",
 // call sends v as JSON (gzip-compressed when large) and decodes the answer
 // into out.
 func (c *Client) call(ctx context.Context, method, path string, v, out any) error {
-	var body io.Reader
-	gz := false
+	var body *encoded
 	if v != nil {
-		data, err := json.Marshal(v)
-		if err != nil {
+		var err error
+		if body, err = encode(v); err != nil {
 			return err
 		}
-		if len(data) > 4<<10 {
-			var buf bytes.Buffer
-			zw := gzip.NewWriter(&buf)
-			zw.Write(data)
-			zw.Close()
-			data, gz = buf.Bytes(), true
-		}
-		body = bytes.NewReader(data)
+	}
+	return c.send(ctx, method, path, body, out)
+}
+
+// encoded is a request body ready to send: JSON, gzip-compressed when
+// large. An upload retried after a busy answer is sent from it again, not
+// encoded again.
+type encoded struct {
+	data []byte
+	gz   bool
+}
+
+func encode(v any) (*encoded, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) <= 4<<10 {
+		return &encoded{data: data}, nil
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(data)
+	zw.Close()
+	return &encoded{data: buf.Bytes(), gz: true}, nil
+}
+
+// send sends a prepared body (nil: none) and decodes the answer into out.
+func (c *Client) send(ctx context.Context, method, path string, enc *encoded, out any) error {
+	var body io.Reader
+	gz := false
+	if enc != nil {
+		body, gz = bytes.NewReader(enc.data), enc.gz
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
 	}
-	if v != nil {
+	if enc != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if gz {

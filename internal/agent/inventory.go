@@ -16,6 +16,8 @@ import (
 // and whenever the server says the delta does not apply. The accepted
 // list is saved for the next delta.
 func (a *Agent) SendInventory(ctx context.Context, inv *inventory.Inventory) (changes int, err error) {
+	a.uploadMu.Lock()
+	defer a.uploadMu.Unlock()
 	var last []inventory.Package
 	if a.InventoryFile != "" {
 		if data, err := os.ReadFile(a.InventoryFile); err == nil {
@@ -34,15 +36,27 @@ func (a *Agent) SendInventory(ctx context.Context, inv *inventory.Inventory) (ch
 	var out struct {
 		Changes int `json:"changes"`
 	}
-	err = a.Client.call(ctx, "POST", "/agent/v1/inventory", up, &out)
+	// The same upload as last time (retried after a busy answer) is sent
+	// from its encoding: a 1,500-package list is worth encoding once.
+	key := up.Base + "/" + up.Hash + "/" + inv.Host.Hostname
+	body := a.lastUpload
+	if body == nil || a.lastUploadKey != key {
+		if body, err = encode(up); err != nil {
+			return 0, err
+		}
+		a.lastUpload, a.lastUploadKey = body, key
+	}
+	err = a.Client.send(ctx, "POST", "/agent/v1/inventory", body, &out)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusConflict && !up.Full {
 		up.Full, up.Packages, up.Delta, up.Base = true, inv.Packages, nil, ""
+		a.lastUpload = nil
 		err = a.Client.call(ctx, "POST", "/agent/v1/inventory", up, &out)
 	}
 	if err != nil {
 		return 0, err
 	}
+	a.lastUpload = nil
 	if a.InventoryFile != "" {
 		data, _ := json.Marshal(inv.Packages)
 		tmp := a.InventoryFile + ".tmp"

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +36,9 @@ import (
 // (a child process, so its figures are its own) and can kill it with
 // SIGKILL and start it again to time the reconnect storm.
 func benchAgents(env *Env, args []string) error {
+	// Thousands of simulated agents make a big heap of long-lived
+	// objects; collect less often (memory is plentiful, the cores are not).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	fs := newFlags(env, "bench agents")
 	count := fs.Int("count", 1000, "how many agents to simulate")
 	packages := fs.Int("packages", 1500, "packages in each agent's inventory")
@@ -132,9 +137,10 @@ func benchAgents(env *Env, args []string) error {
 				backMu.Unlock()
 			}
 		}
+		// Agents start over half an interval, as after a rollout.
+		a.StartDelay = time.Duration(rand.Int64N(int64(*heartbeat / 2)))
 		wg.Add(1)
 		go func() { defer wg.Done(); a.Run(ctx) }()
-		time.Sleep(*heartbeat / time.Duration(*count) / 2) // agents start over half an interval, as after a rollout
 	}
 	defer func() { cancel(); wg.Wait() }()
 	fmt.Fprintf(env.Stderr, "waiting for every inventory (%d packages each)…\n", *packages)
