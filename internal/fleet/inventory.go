@@ -245,7 +245,7 @@ func (s *Service) applyInventory(ctx context.Context, tx *sql.Tx, j *invJob, lea
 	for _, p := range gone {
 		goneIDs = append(goneIDs, j.curIDs[keyOf(p)])
 	}
-	if err := s.linkPackages(ctx, tx, `DELETE FROM agent_packages WHERE agent_id = ? AND package_id IN `, j.a.ID, goneIDs); err != nil {
+	if err := s.deleteLinks(ctx, tx, j.a.ID, goneIDs); err != nil {
 		return err
 	}
 	addIDs, err := s.packageIDs(ctx, tx, added, learned)
@@ -377,9 +377,9 @@ func (s *Service) insertLinks(ctx context.Context, tx *sql.Tx, agentID int64, id
 	return nil
 }
 
-// linkPackages runs stmt, which ends in "IN ", for the agent and ids in
-// batches.
-func (s *Service) linkPackages(ctx context.Context, tx *sql.Tx, stmt string, agentID int64, ids []int64) error {
+// deleteLinks removes package builds from an agent's list, in batches.
+func (s *Service) deleteLinks(ctx context.Context, tx *sql.Tx, agentID int64, ids []int64) error {
+	const stmt = `DELETE FROM agent_packages WHERE agent_id = ? AND package_id IN `
 	for len(ids) > 0 {
 		batch := ids[:min(len(ids), 500)]
 		ids = ids[len(batch):]
