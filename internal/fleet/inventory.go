@@ -1,12 +1,15 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -241,19 +244,22 @@ func (s *Service) applyInventory(ctx context.Context, tx *sql.Tx, j *invJob, lea
 			return err
 		}
 	}
-	goneIDs := make([]int64, 0, len(gone))
-	for _, p := range gone {
-		goneIDs = append(goneIDs, j.curIDs[keyOf(p)])
+	set := make(map[int64]bool, len(j.curIDs)+len(added))
+	for _, id := range j.curIDs {
+		set[id] = true
 	}
-	if err := s.deleteLinks(ctx, tx, j.a.ID, goneIDs); err != nil {
-		return err
+	for _, p := range gone {
+		delete(set, j.curIDs[keyOf(p)])
 	}
 	addIDs, err := s.packageIDs(ctx, tx, added, learned)
 	if err != nil {
 		return err
 	}
-	slices.Sort(addIDs) // in index order: each insert lands beside the last
-	if err := s.insertLinks(ctx, tx, j.a.ID, addIDs); err != nil {
+	for _, id := range addIDs {
+		set[id] = true
+	}
+	if _, err := tx.ExecContext(ctx, s.store.Rebind(`INSERT INTO agent_inventory (agent_id, package_ids) VALUES (?, ?)
+		ON CONFLICT (agent_id) DO UPDATE SET package_ids = excluded.package_ids`), j.a.ID, encodeIDs(sortedIDs(set))); err != nil {
 		return err
 	}
 	a, up := j.a, j.up
@@ -358,43 +364,6 @@ func (s *Service) packageIDs(ctx context.Context, tx *sql.Tx, pkgs []inventory.P
 	return ids, nil
 }
 
-// insertLinks adds package builds to an agent's list, many rows a
-// statement: a first inventory is 1,500 rows, and one statement per row
-// is what makes it slow.
-func (s *Service) insertLinks(ctx context.Context, tx *sql.Tx, agentID int64, ids []int64) error {
-	for len(ids) > 0 {
-		batch := ids[:min(len(ids), 500)]
-		ids = ids[len(batch):]
-		args := make([]any, 0, 2*len(batch))
-		for _, id := range batch {
-			args = append(args, agentID, id)
-		}
-		stmt := `INSERT INTO agent_packages (agent_id, package_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(batch)), ", ")
-		if _, err := tx.ExecContext(ctx, s.store.Rebind(stmt), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// deleteLinks removes package builds from an agent's list, in batches.
-func (s *Service) deleteLinks(ctx context.Context, tx *sql.Tx, agentID int64, ids []int64) error {
-	const stmt = `DELETE FROM agent_packages WHERE agent_id = ? AND package_id IN `
-	for len(ids) > 0 {
-		batch := ids[:min(len(ids), 500)]
-		ids = ids[len(batch):]
-		args := make([]any, 0, len(batch)+1)
-		args = append(args, agentID)
-		for _, id := range batch {
-			args = append(args, id)
-		}
-		if _, err := tx.ExecContext(ctx, s.store.Rebind(stmt+"("+placeholders(len(batch))+")"), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
@@ -418,25 +387,66 @@ func (s *Service) packages(ctx context.Context, agentID int64) ([]inventory.Pack
 
 // packagesWithIDs is an agent's stored package list with each build's id.
 func (s *Service) packagesWithIDs(ctx context.Context, agentID int64) ([]inventory.Package, map[pkgKey]int64, error) {
-	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT k.id, k.ecosystem, k.name, k.arch, k.version, k.source_name, k.source_version, k.origin
-		FROM agent_packages p JOIN inventory_packages k ON k.id = p.package_id WHERE p.agent_id = ?`), agentID)
+	var list string
+	err := s.store.DB().QueryRowContext(ctx, s.store.Rebind(`SELECT package_ids FROM agent_inventory WHERE agent_id = ?`), agentID).Scan(&list)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, map[pkgKey]int64{}, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	var out []inventory.Package
-	ids := map[pkgKey]int64{}
-	for rows.Next() {
-		var p inventory.Package
-		var id int64
-		if err := rows.Scan(&id, &p.Ecosystem, &p.Name, &p.Arch, &p.Version, &p.SourceName, &p.SourceVersion, &p.Origin); err != nil {
-			return nil, nil, err
+	ids, err := decodeIDs(list)
+	if err != nil {
+		return nil, nil, fmt.Errorf("agent %d: %w", agentID, err)
+	}
+	builds, err := s.builds(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]inventory.Package, 0, len(ids))
+	byKey := make(map[pkgKey]int64, len(ids))
+	for _, id := range ids {
+		p, ok := builds[id]
+		if !ok {
+			return nil, nil, fmt.Errorf("fleet: agent %d lists package build %d, which is not stored", agentID, id)
 		}
 		out = append(out, p)
-		ids[keyOf(p)] = id
+		byKey[keyOf(p)] = id
 	}
 	inventory.SortPackages(out)
-	return out, ids, rows.Err()
+	return out, byKey, nil
+}
+
+// builds reads package builds by id.
+func (s *Service) builds(ctx context.Context, ids []int64) (map[int64]inventory.Package, error) {
+	out := make(map[int64]inventory.Package, len(ids))
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), 500)]
+		ids = ids[len(batch):]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT id, ecosystem, name, arch, version, source_name, source_version, origin
+			FROM inventory_packages WHERE id IN (`+placeholders(len(batch))+`)`), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var p inventory.Package
+			var id int64
+			if err := rows.Scan(&id, &p.Ecosystem, &p.Name, &p.Arch, &p.Version, &p.SourceName, &p.SourceVersion, &p.Origin); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Packages lists an agent's packages in the caller's scope, filtered by a
@@ -541,45 +551,103 @@ func (s *Service) FindPackage(ctx context.Context, sc model.Scope, q PackageQuer
 			return nil, model.Invalid("below", "%v", err)
 		}
 	}
-	var w storage.Where
-	w.Add("(k.name = ? OR k.source_name = ?)", name, name)
-	w.Add("a.revoked_at IS NULL")
+	// First the few builds of that name, each judged once against the
+	// bound; then every agent's list, read once, for those builds.
+	var bw storage.Where
+	bw.Add("(name = ? OR source_name = ?)", name, name)
 	if q.Ecosystem != "" {
-		w.Add("k.ecosystem = ?", q.Ecosystem)
+		bw.Add("ecosystem = ?", q.Ecosystem)
 	}
-	if !sc.Global() {
-		w.Add("a.agency_path LIKE ?", sc.AgencyPath+"%")
-	}
-	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT a.id, a.agency_id, a.hostname, a.os_name, a.os_version, k.ecosystem, k.name,
-		k.arch, k.version, k.source_name, k.source_version, k.origin FROM inventory_packages k JOIN agent_packages p ON p.package_id = k.id
-		JOIN agents a ON a.id = p.agent_id`+w.String()+` ORDER BY a.hostname, k.name LIMIT 20000`), w.Args()...)
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT id, ecosystem, name, arch, version, source_name, source_version, origin
+		FROM inventory_packages`+bw.String()), bw.Args()...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Installation{}
+	type build struct {
+		inventory.Package
+		undecided string
+	}
+	found := map[int64]build{}
 	for rows.Next() {
-		var in Installation
-		if err := rows.Scan(&in.AgentID, &in.AgencyID, &in.Hostname, &in.OSName, &in.OSVersion, &in.Ecosystem, &in.Name, &in.Arch, &in.Version,
-			&in.SourceName, &in.SourceVersion, &in.Origin); err != nil {
+		var b build
+		var id int64
+		if err := rows.Scan(&id, &b.Ecosystem, &b.Name, &b.Arch, &b.Version, &b.SourceName, &b.SourceVersion, &b.Origin); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		if below != "" {
 			// A binary package found by its source name is judged by the
 			// source's version, which is what advisories name.
-			v := in.Version
-			if in.Name != name && in.SourceName == name && in.SourceVersion != "" {
-				v = in.SourceVersion
+			v := b.Version
+			if b.Name != name && b.SourceName == name && b.SourceVersion != "" {
+				v = b.SourceVersion
 			}
-			c, err := version.Compare(in.Ecosystem, v, below)
+			c, err := version.Compare(b.Ecosystem, v, below)
 			switch {
 			case err != nil:
-				in.Undecided = err.Error()
+				b.undecided = err.Error()
 			case c >= 0:
 				continue
 			}
 		}
-		out = append(out, in)
+		found[id] = b
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := []Installation{}
+	if len(found) == 0 {
+		return out, nil
+	}
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for id := range found {
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	var w storage.Where
+	w.Add("a.revoked_at IS NULL")
+	if !sc.Global() {
+		w.Add("a.agency_path LIKE ?", sc.AgencyPath+"%")
+	}
+	rows, err = s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT a.id, a.agency_id, a.hostname, a.os_name, a.os_version, i.package_ids
+		FROM agents a JOIN agent_inventory i ON i.agent_id = a.id`+w.String()+` ORDER BY a.hostname, a.id`), w.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var hits []int64
+	for rows.Next() {
+		var in Installation
+		var list string
+		if err := rows.Scan(&in.AgentID, &in.AgencyID, &in.Hostname, &in.OSName, &in.OSVersion, &list); err != nil {
+			return nil, err
+		}
+		hits = hits[:0]
+		if err := eachID(list, func(id int64) bool {
+			if id >= lo {
+				if _, ok := found[id]; ok {
+					hits = append(hits, id)
+				}
+			}
+			return id < hi // lists are ascending: past the last build, stop
+		}); err != nil {
+			return nil, fmt.Errorf("agent %d: %w", in.AgentID, err)
+		}
+		first := len(out)
+		for _, id := range hits {
+			b := found[id]
+			in.Package, in.Undecided = b.Package, b.undecided
+			out = append(out, in)
+		}
+		slices.SortFunc(out[first:], func(x, y Installation) int {
+			return cmp.Or(strings.Compare(x.Name, y.Name), strings.Compare(x.Version, y.Version))
+		})
+		if len(out) >= maxInstallations {
+			return out[:maxInstallations], rows.Err()
+		}
 	}
 	return out, rows.Err()
 }
+
+// maxInstallations bounds a fleet search's answer.
+const maxInstallations = 20000

@@ -3,6 +3,8 @@ package fleet_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -243,4 +245,45 @@ func mustAgency(t *testing.T, s *storage.Store, id int64) model.Agency {
 	a, err := s.GetAgency(ctx, model.System, id)
 	must(t, err)
 	return a
+}
+
+// BenchmarkFleetSearch asks "which hosts have libssl3 < 3.0.13?" of
+// 20,000 agents with 1,500 packages each (CANHGAC_BENCH_AGENTS to change
+// the count), on SQLite: the matching builds are found by name, then
+// every agent's package list is read once.
+func BenchmarkFleetSearch(b *testing.B) {
+	n := 20000
+	if v, err := strconv.Atoi(os.Getenv("CANHGAC_BENCH_AGENTS")); err == nil && v > 0 {
+		n = v
+	}
+	s := storagetest.Backends(b)[0].Open(b)
+	e := newEnv(b, s, fleet.Config{})
+	tok := e.token(b, e.admin, e.deptA, 1)
+	en, err := e.svc.Enroll(ctx, host(tok, "m-0", "h-0"), "")
+	must(b, err)
+	a, _ := e.svc.Authenticate(ctx, en.Secret)
+	pkgs := debianPackages(1500) // openssl and libssl3 among them
+	_, err = e.svc.StoreInventory(ctx, a, fleet.InventoryUpload{Host: inventory.Host{Hostname: "h-0"}, Full: true, Packages: pkgs})
+	must(b, err)
+	var list string
+	must(b, s.DB().QueryRow(`SELECT package_ids FROM agent_inventory`).Scan(&list))
+	tx, err := s.DB().Begin()
+	must(b, err)
+	for i := 1; i < n; i++ {
+		var id int64
+		must(b, tx.QueryRow(`INSERT INTO agents (agency_id, agency_path, machine_id, secret_hash, enrolled_at, hostname) SELECT agency_id, agency_path, ?, ?, enrolled_at, ?
+			FROM agents WHERE id = ? RETURNING id`, fmt.Sprintf("m-%d", i), fmt.Sprintf("s-%d", i), fmt.Sprintf("h-%05d", i), a.ID).Scan(&id))
+		_, err := tx.Exec(`INSERT INTO agent_inventory (agent_id, package_ids) VALUES (?, ?)`, id, list)
+		must(b, err)
+	}
+	must(b, tx.Commit())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		found, err := e.svc.FindPackage(ctx, model.System, fleet.PackageQuery{Name: "libssl3", Below: "3.0.13"})
+		must(b, err)
+		if len(found) != n {
+			b.Fatalf("found %d installations, want %d", len(found), n)
+		}
+	}
+	b.ReportMetric(float64(n), "agents")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -427,9 +428,9 @@ func TestSessionsAndTokensExpire(t *testing.T) {
 	})
 }
 
-// Migration 0008 moves installed packages into a table of distinct
-// package builds and per-agent ids: every row written the 0007 way comes
-// through, and a build two agents share is stored once.
+// Migrations 0008 and 0009 move installed packages into a table of
+// distinct package builds and one id list per agent: every row written
+// the 0007 way comes through, and a build two agents share is stored once.
 func TestMigrationNormalisesPackages(t *testing.T) {
 	for _, b := range storagetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -473,31 +474,55 @@ func TestMigrationNormalisesPackages(t *testing.T) {
 				t.Fatalf("migrating on: %v", err)
 			}
 			defer s.Close()
-			var builds, links int
+			var builds, lists int
 			s.DB().QueryRow(`SELECT COUNT(*) FROM inventory_packages`).Scan(&builds)
-			s.DB().QueryRow(`SELECT COUNT(*) FROM agent_packages`).Scan(&links)
-			if builds != 4 || links != 5 {
-				t.Fatalf("%d builds and %d links, want 4 and 5", builds, links)
+			s.DB().QueryRow(`SELECT COUNT(*) FROM agent_inventory`).Scan(&lists)
+			if builds != 4 || lists != 2 {
+				t.Fatalf("%d builds and %d package lists, want 4 and 2", builds, lists)
 			}
-			var got []string
-			q, err := s.DB().Query(`SELECT p.agent_id, k.ecosystem, k.name, k.arch, k.version, k.source_name, k.source_version, k.origin
-				FROM agent_packages p JOIN inventory_packages k ON k.id = p.package_id ORDER BY p.agent_id, k.name, k.version`)
+			id := map[string]int64{}
+			q, err := s.DB().Query(`SELECT id, ecosystem, name, arch, version, source_name, source_version, origin FROM inventory_packages`)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer q.Close()
 			for q.Next() {
-				var id int64
+				var n int64
 				var f [7]string
-				if err := q.Scan(&id, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6]); err != nil {
+				if err := q.Scan(&n, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6]); err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, fmt.Sprint(id, f))
+				id[fmt.Sprint(f)] = n
 			}
-			want := []string{"1 [rpm kernel x86_64 5.14.0-1   Rocky]", "1 [rpm kernel x86_64 5.14.0-2   Rocky]", "1 [deb openssl amd64 3.0.11-1 openssl 3.0.11-1 ]",
-				"2 [windows Mozilla Firefox (x64 vi) x64 128.0   Mozilla]", "2 [deb openssl amd64 3.0.11-1 openssl 3.0.11-1 ]"}
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Fatalf("after migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			q.Close()
+			// Each agent's list is its builds' ids, ascending, as differences.
+			want := map[int64][]int64{}
+			for _, r := range rows {
+				f := [7]string{}
+				for i := range f {
+					f[i] = r[i+1].(string)
+				}
+				n, ok := id[fmt.Sprint(f)]
+				if !ok {
+					t.Fatalf("build %v was not carried over", f)
+				}
+				a := int64(r[0].(int))
+				want[a] = append(want[a], n)
+			}
+			for a, ids := range want {
+				slices.Sort(ids)
+				var deltas []string
+				prev := int64(0)
+				for _, n := range ids {
+					deltas = append(deltas, fmt.Sprint(n-prev))
+					prev = n
+				}
+				var got string
+				if err := s.DB().QueryRow(s.Rebind(`SELECT package_ids FROM agent_inventory WHERE agent_id = ?`), a).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got != strings.Join(deltas, ",") {
+					t.Fatalf("agent %d's list is %q, want %q (ids %v)", a, got, strings.Join(deltas, ","), ids)
+				}
 			}
 		})
 	}
