@@ -540,3 +540,23 @@ func (s *Service) BulkAcknowledge(ctx context.Context, actor model.Actor, ids []
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// OpenKeys lists the dedup keys of a source's alerts that are not
+// resolved, so that a source that keeps state in memory can pick it up
+// again after a restart.
+func (s *Service) OpenKeys(ctx context.Context, source string) ([]string, error) {
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT dedup_key FROM alerts WHERE source = ? AND state <> 'resolved'`), source)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}

@@ -34,6 +34,7 @@ import (
 type Alerter interface {
 	Raise(ctx context.Context, a alert.Alert) (alert.RaiseResult, error)
 	Recover(ctx context.Context, source, key string) (bool, error)
+	OpenKeys(ctx context.Context, source string) ([]string, error)
 }
 
 // Source is the alert source name of the fleet.
@@ -77,9 +78,14 @@ type Service struct {
 
 	mu      sync.Mutex
 	waiters map[int64][]chan struct{} // task polls waiting per agent
-	offline map[int64]bool            // agents the offline alert was raised for
 	auth    map[string]cachedAgent    // secret hash → agent, briefly
 	beats   map[int64]beat            // heartbeats not yet written
+
+	sweepMu sync.Mutex
+	offline map[int64]offState // agents the sweep called offline
+	groups  map[int64]int      // agency → its agents a grouped offline alert covers
+	seeded  bool               // offline state read back from open alerts
+	started time.Time
 
 	pkgMu  sync.Mutex
 	pkgIDs map[pkgKey]int64 // ids of package builds in inventory_packages
@@ -126,7 +132,7 @@ func New(store *storage.Store, alerts Alerter, cfg Config, log *slog.Logger) (*S
 		return nil, err
 	}
 	return &Service{store: store, alerts: alerts, cfg: cfg, key: key, log: log, admit: make(chan struct{}, cfg.MaxInFlight), heavy: make(chan struct{}, maxInventoryBatch),
-		waiters: map[int64][]chan struct{}{}, offline: map[int64]bool{}, auth: map[string]cachedAgent{}, beats: map[int64]beat{}, pkgIDs: map[pkgKey]int64{}, invWriter: make(chan struct{}, 1)}, nil
+		waiters: map[int64][]chan struct{}{}, offline: map[int64]offState{}, groups: map[int64]int{}, started: store.Now(), auth: map[string]cachedAgent{}, beats: map[int64]beat{}, pkgIDs: map[pkgKey]int64{}, invWriter: make(chan struct{}, 1)}, nil
 }
 
 // loadKey reads the signing key, or creates one. Without a file (tests) the
@@ -186,13 +192,17 @@ func (s *Service) health(seen *time.Time, revoked bool, now time.Time) Health {
 	switch {
 	case revoked:
 		return Revoked
-	case seen == nil || now.Sub(*seen) > 5*s.cfg.Heartbeat:
+	case seen == nil || now.Sub(*seen) > s.offlineAfter():
 		return Offline
 	case now.Sub(*seen) > 2*s.cfg.Heartbeat:
 		return Late
 	}
 	return Online
 }
+
+// offlineAfter is the silence after which an agent is offline: 5 missed
+// heartbeats.
+func (s *Service) offlineAfter() time.Duration { return 5 * s.cfg.Heartbeat }
 
 // notify wakes an agent's task polls.
 func (s *Service) notify(agentID int64) {
@@ -370,6 +380,23 @@ func (s *Service) FlushHeartbeats(ctx context.Context) error {
 	return err
 }
 
+// GroupOffline is how many agents of one agency going offline between
+// two sweeps make one alert for the agency ("340 máy mất kết nối")
+// instead of one alert each: that many at once is an agency's network or
+// power going down, and the duty team needs one page, not hundreds.
+const GroupOffline = 10
+
+// maxGroupHosts bounds the host names a grouped alert lists.
+const maxGroupHosts = 50
+
+// offState is what the sweep last decided about an offline agent.
+type offState struct {
+	group int64 // the agency whose grouped alert covers it; 0 = its own alert
+}
+
+func agentKey(id int64) string  { return fmt.Sprintf("agent:%d:offline", id) }
+func agencyKey(id int64) string { return fmt.Sprintf("agency:%d:offline", id) }
+
 // sweep compares every agent's health with the alerts raised.
 func (s *Service) sweep(ctx context.Context) error {
 	if err := s.FlushHeartbeats(ctx); err != nil {
@@ -398,28 +425,138 @@ func (s *Service) sweep(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if s.alerts == nil {
+		return nil
+	}
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
 	now := s.store.Now()
-	for _, r := range all {
-		off := s.health(r.seen, false, now) == Offline && r.seen != nil
-		s.mu.Lock()
-		was := s.offline[r.id]
-		s.offline[r.id] = off
-		s.mu.Unlock()
-		if off == was || s.alerts == nil {
-			continue
+	isOff := func(r row) bool { return r.seen != nil && s.health(r.seen, false, now) == Offline }
+	if !s.seeded {
+		seen := make([]seenAgent, len(all))
+		for i, r := range all {
+			seen[i] = seenAgent{r.id, r.agency, isOff(r)}
 		}
-		key := fmt.Sprintf("agent:%d:offline", r.id)
-		if off {
-			_, err = s.alerts.Raise(ctx, alert.Alert{Source: Source, Kind: "fleet.agent_offline", Severity: alert.Medium, DedupKey: key,
-				AssetID: r.asset, AgencyID: &r.agency, Title: "Máy mất kết nối agent: " + r.host,
-				Details: fmt.Sprintf("%s last seen %s", r.host, r.seen.Format(time.RFC3339))})
-		} else {
-			_, err = s.alerts.Recover(ctx, Source, key)
-		}
-		if err != nil {
+		if err := s.seedOffline(ctx, seen); err != nil {
 			return err
 		}
 	}
+	// Until the server has been up for as long as it takes to call an
+	// agent offline, silence may be its own absence, not the agent's.
+	judge := now.Sub(s.started) >= s.offlineAfter()
+	down := map[int64][]row{} // agency → agents newly offline
+	back := func(id int64, st offState) error {
+		delete(s.offline, id)
+		if st.group == 0 {
+			_, err := s.alerts.Recover(ctx, Source, agentKey(id))
+			return err
+		}
+		if s.groups[st.group]--; s.groups[st.group] <= 0 {
+			delete(s.groups, st.group)
+			_, err := s.alerts.Recover(ctx, Source, agencyKey(st.group))
+			return err
+		}
+		return nil
+	}
+	present := make(map[int64]bool, len(all))
+	for _, r := range all {
+		present[r.id] = true
+		off := isOff(r)
+		st, was := s.offline[r.id]
+		switch {
+		case off && !was && judge:
+			down[r.agency] = append(down[r.agency], r)
+		case !off && was:
+			if err := back(r.id, st); err != nil {
+				return err
+			}
+		}
+	}
+	// A revoked or re-enrolled agent is no longer watched.
+	for id, st := range s.offline {
+		if !present[id] {
+			if err := back(id, st); err != nil {
+				return err
+			}
+		}
+	}
+	for agency, rs := range down {
+		if len(rs) < GroupOffline && s.groups[agency] == 0 {
+			for _, r := range rs {
+				if _, err := s.alerts.Raise(ctx, alert.Alert{Source: Source, Kind: "fleet.agent_offline", Severity: alert.Medium, DedupKey: agentKey(r.id),
+					AssetID: r.asset, AgencyID: &r.agency, Title: "Máy mất kết nối agent: " + r.host,
+					Details: fmt.Sprintf("%s last seen %s", r.host, r.seen.Format(time.RFC3339))}); err != nil {
+					return err
+				}
+				s.offline[r.id] = offState{}
+			}
+			continue
+		}
+		// Many at once, or more while the agency's grouped alert is open:
+		// they join that one alert.
+		for _, r := range rs {
+			s.offline[r.id] = offState{group: agency}
+		}
+		s.groups[agency] += len(rs)
+		hosts := make([]string, 0, min(len(rs), maxGroupHosts))
+		for _, r := range rs[:min(len(rs), maxGroupHosts)] {
+			hosts = append(hosts, r.host)
+		}
+		details := fmt.Sprintf("%d agents stopped sending heartbeats; %d of this agency are offline now. Newly offline: %s",
+			len(rs), s.groups[agency], strings.Join(hosts, ", "))
+		if len(rs) > len(hosts) {
+			details += fmt.Sprintf(" and %d more", len(rs)-len(hosts))
+		}
+		a := agency
+		if _, err := s.alerts.Raise(ctx, alert.Alert{Source: Source, Kind: "fleet.agents_offline", Severity: alert.High, DedupKey: agencyKey(agency),
+			AgencyID: &a, Title: fmt.Sprintf("%d máy cùng mất kết nối agent", s.groups[agency]), Details: details}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seenAgent is an agent as a sweep found it.
+type seenAgent struct {
+	id, agency int64
+	off        bool
+}
+
+// seedOffline picks up, after a restart, the offline alerts left open:
+// an agent with its own alert is remembered as offline, and the offline
+// agents of an agency with an open grouped alert are counted in it. An
+// open alert whose agents are all back is resolved.
+func (s *Service) seedOffline(ctx context.Context, agents []seenAgent) error {
+	keys, err := s.alerts.OpenKeys(ctx, Source)
+	if err != nil {
+		return err
+	}
+	mine, grouped := map[int64]bool{}, map[int64]bool{}
+	for _, k := range keys {
+		var id int64
+		if _, err := fmt.Sscanf(k, "agent:%d:offline", &id); err == nil {
+			mine[id] = true
+		} else if _, err := fmt.Sscanf(k, "agency:%d:offline", &id); err == nil {
+			grouped[id] = true
+		}
+	}
+	for _, a := range agents {
+		switch {
+		case mine[a.id]:
+			s.offline[a.id] = offState{} // recovered by the sweep if it is back
+		case a.off && grouped[a.agency]:
+			s.offline[a.id] = offState{group: a.agency}
+			s.groups[a.agency]++
+		}
+	}
+	for agency := range grouped {
+		if s.groups[agency] == 0 {
+			if _, err := s.alerts.Recover(ctx, Source, agencyKey(agency)); err != nil {
+				return err
+			}
+		}
+	}
+	s.seeded = true
 	return nil
 }
 

@@ -443,3 +443,108 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 		t.Fatalf("after the flush: %q", ip)
 	}
 }
+
+// Many agents of one agency going offline together (its network or power
+// is down) make one alert for the agency, not one each; a few make their
+// own alerts. The grouped alert is the agency's: another agency's officer
+// does not see it. It resolves when the last of its agents is back.
+// After a restart the open alerts are picked up again, and the new
+// server does not call anyone offline before it could have heard them.
+func TestMassOfflineIsOneAlert(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		base := time.Now()
+		s.SetClock(func() time.Time { return base })
+		e := newEnv(t, s, fleet.Config{Heartbeat: time.Minute})
+		enroll := func(agency model.Agency, n int, prefix string) []fleet.Agent {
+			tok := e.token(t, e.admin, agency, n)
+			var out []fleet.Agent
+			for i := range n {
+				en, err := e.svc.Enroll(ctx, host(tok, fmt.Sprintf("%s-%d", prefix, i), fmt.Sprintf("%s-%02d", prefix, i)), "")
+				must(t, err)
+				a, err := e.svc.Authenticate(ctx, en.Secret)
+				must(t, err)
+				_, err = e.svc.Heartbeat(ctx, a, nil, "", "")
+				must(t, err)
+				out = append(out, a)
+			}
+			return out
+		}
+		many := enroll(e.deptA, fleet.GroupOffline+5, "yte")
+		few := enroll(e.deptB, 3, "taichinh")
+		open := func(sc model.Scope, kind string) []alert.Alert {
+			t.Helper()
+			p, err := e.alerts.List(ctx, sc, alert.Filter{Kind: kind, States: []alert.State{alert.StateOpen}})
+			must(t, err)
+			return p.Items
+		}
+		beat := func(svc *fleet.Service, as ...fleet.Agent) {
+			for _, a := range as {
+				_, err := svc.Heartbeat(ctx, a, nil, "", "")
+				must(t, err)
+			}
+		}
+		s.SetClock(func() time.Time { return base.Add(10 * time.Minute) })
+		must(t, e.svc.Sweep(ctx))
+		group := open(model.System, "fleet.agents_offline")
+		if len(group) != 1 || *group[0].AgencyID != e.deptA.ID || !strings.Contains(group[0].Title, fmt.Sprint(len(many))) {
+			t.Fatalf("grouped alerts: %+v", group)
+		}
+		if g, err := e.alerts.Get(ctx, model.System, group[0].ID); err != nil || !strings.Contains(g.Details, "yte-00") {
+			t.Fatalf("the grouped alert does not name its hosts: %q (%v)", g.Details, err)
+		}
+		single := open(model.System, "fleet.agent_offline")
+		if len(single) != len(few) {
+			t.Fatalf("%d single offline alerts, want %d (one per agent of the small group)", len(single), len(few))
+		}
+		for _, a := range single {
+			if *a.AgencyID != e.deptB.ID {
+				t.Fatalf("an agent of the big group got its own alert: %+v", a)
+			}
+		}
+		officerB := model.Scope{Role: model.RoleOfficer, Username: "b", AgencyPath: mustAgency(t, s, e.deptB.ID).Path}
+		if got := open(officerB, "fleet.agents_offline"); len(got) != 0 {
+			t.Fatalf("another agency's officer sees the grouped alert: %+v", got)
+		}
+		// All but one back: still open. The last back: resolved.
+		beat(e.svc, many[1:]...)
+		must(t, e.svc.Sweep(ctx))
+		if len(open(model.System, "fleet.agents_offline")) != 1 {
+			t.Fatal("the grouped alert closed while an agent of it is still offline")
+		}
+		beat(e.svc, many[0])
+		must(t, e.svc.Sweep(ctx))
+		if got := open(model.System, "fleet.agents_offline"); len(got) != 0 {
+			t.Fatalf("every agent is back but the grouped alert is open: %+v", got)
+		}
+
+		// A restart: the new service picks up the open single alerts and
+		// resolves the one whose agent is back.
+		restarted, err := fleet.New(s, e.alerts, fleet.Config{Heartbeat: time.Minute}, nil)
+		must(t, err)
+		beat(restarted, few[0])
+		must(t, restarted.Sweep(ctx))
+		if got := open(model.System, "fleet.agent_offline"); len(got) != len(few)-1 {
+			t.Fatalf("after a restart, %d single alerts open, want %d", len(got), len(few)-1)
+		}
+		// deptA last beat at +10 min. At +16 min they are offline, and the
+		// restarted server has been up long enough to know: one grouped
+		// alert again.
+		s.SetClock(func() time.Time { return base.Add(13 * time.Minute) })
+		must(t, restarted.Sweep(ctx))
+		s.SetClock(func() time.Time { return base.Add(16 * time.Minute) })
+		must(t, restarted.Sweep(ctx))
+		if got := open(model.System, "fleet.agents_offline"); len(got) != 1 {
+			t.Fatalf("deptA silent for 6 minutes after the restart: %d grouped alerts, want 1", len(got))
+		}
+		// A server that has just started calls no one offline, however
+		// long ago they were last heard.
+		s.SetClock(func() time.Time { return base.Add(60 * time.Minute) })
+		fresh, err := fleet.New(s, e.alerts, fleet.Config{Heartbeat: time.Minute}, nil)
+		must(t, err)
+		before := len(open(model.System, "fleet.agent_offline"))
+		must(t, fresh.Sweep(ctx))
+		if got := len(open(model.System, "fleet.agent_offline")); got != before {
+			t.Fatalf("a server up for no time raised %d offline alerts", got-before)
+		}
+	})
+}
