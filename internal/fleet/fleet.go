@@ -493,25 +493,27 @@ func (s *Service) sweep(ctx context.Context) error {
 			continue
 		}
 		// Many at once, or more while the agency's grouped alert is open:
-		// they join that one alert.
-		for _, r := range rs {
-			s.offline[r.id] = offState{group: agency}
-		}
-		s.groups[agency] += len(rs)
+		// they join that one alert. They are marked once it is raised, so
+		// a failed raise is tried again at the next sweep.
+		total := s.groups[agency] + len(rs)
 		hosts := make([]string, 0, min(len(rs), maxGroupHosts))
 		for _, r := range rs[:min(len(rs), maxGroupHosts)] {
 			hosts = append(hosts, r.host)
 		}
 		details := fmt.Sprintf("%d agents stopped sending heartbeats; %d of this agency are offline now. Newly offline: %s",
-			len(rs), s.groups[agency], strings.Join(hosts, ", "))
+			len(rs), total, strings.Join(hosts, ", "))
 		if len(rs) > len(hosts) {
 			details += fmt.Sprintf(" and %d more", len(rs)-len(hosts))
 		}
 		a := agency
 		if _, err := s.alerts.Raise(ctx, alert.Alert{Source: Source, Kind: "fleet.agents_offline", Severity: alert.High, DedupKey: agencyKey(agency),
-			AgencyID: &a, Title: fmt.Sprintf("%d máy cùng mất kết nối agent", s.groups[agency]), Details: details}); err != nil {
+			AgencyID: &a, Title: fmt.Sprintf("%d máy cùng mất kết nối agent", total), Details: details}); err != nil {
 			return err
 		}
+		for _, r := range rs {
+			s.offline[r.id] = offState{group: agency}
+		}
+		s.groups[agency] = total
 	}
 	return nil
 }
