@@ -17,7 +17,9 @@ import (
 // The agent built for the other platforms it ships for runs, under an
 // emulator, against a real server on this machine: the linux/arm64 build
 // under qemu-user, the windows/amd64 build under Wine. Each enrolls with
-// the real CLI (pinning the server's certificate), runs, comes online and
+// the real CLI (pinning the server's certificate), runs (on Windows as a
+// service that `agent install` sets up and `agent uninstall` removes),
+// comes online and
 // sends an inventory the server can search: dpkg packages for arm64, and
 // for Windows a program registered under the registry's uninstall key.
 //
@@ -117,17 +119,31 @@ func TestForeignAgentsEnrollAndReport(t *testing.T) {
 			if st.AgentID == 0 {
 				t.Fatalf("state file without an agent id: %s", b)
 			}
-			agentRun := exec.Command(emu, bin, "agent", "run", "--state", state, "--queue", filepath.Join(work, "queue"))
-			agentRun.Env = env
 			var logs bytes.Buffer
-			agentRun.Stdout, agentRun.Stderr = &logs, &logs
-			if err := agentRun.Start(); err != nil {
-				t.Fatal(err)
+			queue := filepath.Join(work, "queue")
+			if c.goos == "windows" {
+				// As an administrator would: a Windows service, started by
+				// the service control manager (Wine's, here).
+				defer stopWine(env)
+				install := exec.Command(emu, bin, "agent", "install", "--state", state, "--queue", queue)
+				install.Env = env
+				out, err := install.CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "started canhgac-agent") {
+					t.Fatalf("agent install under Wine: %v\n%s", err, out)
+				}
+				logs.Write(out)
+			} else {
+				agentRun := exec.Command(emu, bin, "agent", "run", "--state", state, "--queue", queue)
+				agentRun.Env = env
+				agentRun.Stdout, agentRun.Stderr = &logs, &logs
+				if err := agentRun.Start(); err != nil {
+					t.Fatal(err)
+				}
+				defer func() { agentRun.Process.Kill(); agentRun.Wait() }()
 			}
-			defer func() { agentRun.Process.Kill(); agentRun.Wait() }()
 			var got struct {
 				Arch, Health, OSName string
-				Packages           int
+				Packages             int
 			}
 			deadline := time.Now().Add(3 * time.Minute)
 			for {
@@ -151,6 +167,15 @@ func TestForeignAgentsEnrollAndReport(t *testing.T) {
 			if code != 200 || !strings.Contains(string(body), jsonString(c.findPackage)) {
 				t.Fatalf("the %s agent's inventory (%d packages, OS %q) lacks %q: %d %s", c.name, got.Packages, got.OSName, c.findPackage, code, body)
 			}
+			if c.goos == "windows" {
+				for _, want := range []string{"removed service canhgac-agent", "canhgac-agent is not installed"} {
+					un := exec.Command(emu, bin, "agent", "uninstall")
+					un.Env = env
+					if out, err := un.CombinedOutput(); err != nil || !strings.Contains(string(out), want) {
+						t.Fatalf("agent uninstall under Wine: %v\n%s\nwant %q", err, out, want)
+					}
+				}
+			}
 		})
 	}
 }
@@ -162,6 +187,18 @@ func wine(t *testing.T, emu string, env []string, args ...string) {
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("wine %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// stopWine ends the Wine prefix's processes (its services among them).
+func stopWine(env []string) {
+	for _, w := range []string{"wineserver", "/usr/lib/wine/wineserver64"} {
+		if path, err := exec.LookPath(w); err == nil {
+			cmd := exec.Command(path, "-k")
+			cmd.Env = env
+			cmd.Run()
+			return
+		}
 	}
 }
 

@@ -40,8 +40,12 @@ const defaultStateDir = "/var/lib/canhgac-agent"
 
 // RunService runs run under the platform's service manager when this
 // process was started by it. Only Windows needs that; elsewhere it returns
-// handled=false and the caller runs the agent itself.
-func RunService(name string, run func(ctx context.Context) error) (handled bool, err error) {
+// handled=false and the caller runs the agent itself (systemd runs
+// `agent run` as it is), or an error if asked to (forced).
+func RunService(name string, run func(ctx context.Context) error, forced bool) (handled bool, err error) {
+	if forced {
+		return true, errors.New("--service is for Windows; systemd runs `canhgac agent run` as it is")
+	}
 	return false, nil
 }
 

@@ -12,9 +12,14 @@ import (
 
 func TestRunServiceNotHandledOffWindows(t *testing.T) {
 	ran := false
-	handled, err := RunService(ServiceName, func(context.Context) error { ran = true; return nil })
+	handled, err := RunService(ServiceName, func(context.Context) error { ran = true; return nil }, false)
 	if handled || err != nil || ran {
 		t.Fatalf("handled %v, err %v, ran %v", handled, err, ran)
+	}
+	// --service off Windows is a mistake, said so, and nothing runs.
+	handled, err = RunService(ServiceName, func(context.Context) error { ran = true; return nil }, true)
+	if !handled || err == nil || ran {
+		t.Fatalf("forced: handled %v, err %v, ran %v", handled, err, ran)
 	}
 }
 

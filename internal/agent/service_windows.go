@@ -33,14 +33,19 @@ type InstallOptions struct {
 // process was started by it (handled=true), cancelling run's context when
 // the service is asked to stop or the machine shuts down. Started any
 // other way, it returns handled=false and the caller runs the agent
-// itself.
-func RunService(name string, run func(ctx context.Context) error) (handled bool, err error) {
-	isSvc, err := svc.IsWindowsService()
-	if err != nil {
-		return false, fmt.Errorf("cannot tell whether this is a Windows service: %w", err)
-	}
-	if !isSvc {
-		return false, nil
+// itself. forced (the --service that InstallService puts on the service's
+// command line) skips the guess: svc.IsWindowsService looks for a parent
+// services.exe in session 0, which another service manager (Wine's) does
+// not give.
+func RunService(name string, run func(ctx context.Context) error, forced bool) (handled bool, err error) {
+	if !forced {
+		isSvc, err := svc.IsWindowsService()
+		if err != nil {
+			return false, fmt.Errorf("cannot tell whether this is a Windows service: %w", err)
+		}
+		if !isSvc {
+			return false, nil
+		}
 	}
 	h := &serviceHandler{run: run}
 	if err := svc.Run(name, h); err != nil {
@@ -135,17 +140,26 @@ func InstallService(opt InstallOptions) (string, error) {
 		s.Close()
 		return "", fmt.Errorf("the service %s is already installed; run `canhgac agent uninstall` first", ServiceName)
 	}
-	s, err := m.CreateService(ServiceName, exe, mgr.Config{
-		DisplayName:      "canhgac endpoint agent",
-		Description:      "Reports this machine's inventory and events to the canhgac server and runs its signed tasks.",
-		StartType:        mgr.StartAutomatic,
-		DelayedAutoStart: true,
-	}, "agent", "run", "--state", state, "--queue", queue)
+	cfg := mgr.Config{
+		DisplayName: "canhgac endpoint agent",
+		Description: "Reports this machine's inventory and events to the canhgac server and runs its signed tasks.",
+		StartType:   mgr.StartAutomatic,
+	}
+	s, err := m.CreateService(ServiceName, exe, cfg, "agent", "run", "--service", "--state", state, "--queue", queue)
 	if err != nil {
 		return "", adminHint(err)
 	}
 	defer s.Close()
-	say(opt.Out, "installed service %s: %s agent run --state %s --queue %s", ServiceName, exe, state, queue)
+	say(opt.Out, "installed service %s: %s agent run --service --state %s --queue %s", ServiceName, exe, state, queue)
+	// Delayed start keeps the agent out of the boot's rush. It is set on
+	// its own: a service manager without it (Wine's) still gets a
+	// working service.
+	if cur, err := s.Config(); err == nil {
+		cur.DelayedAutoStart = true
+		if err := s.UpdateConfig(cur); err != nil {
+			say(opt.Out, "warning: could not set delayed automatic start: %v", err)
+		}
+	}
 	restart := mgr.RecoveryAction{Type: mgr.ServiceRestart, Delay: 5 * time.Second}
 	if err := s.SetRecoveryActions([]mgr.RecoveryAction{restart, restart, restart}, 24*60*60); err != nil {
 		say(opt.Out, "warning: could not set the restart-on-failure actions: %v", err)

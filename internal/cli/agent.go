@@ -94,6 +94,7 @@ func runAgent(env *Env, args []string) error {
 		return nil
 	case "run":
 		queue := fs.String("queue", envDefault(env, "agent-queue", filepath.Join(defaultAgentDir(), "queue")), "directory of the on-disk event queue")
+		asService := fs.Bool("service", false, "run as the Windows service (agent install puts this in the service's command line)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -119,7 +120,7 @@ func runAgent(env *Env, args []string) error {
 			InventoryFile: filepath.Join(filepath.Dir(*state), "inventory-sent.json")}
 		a.Tasks = map[string]agent.TaskFunc{fleet.TaskInventory: a.InventoryTask(collect)}
 		log.Info("agent running", "server", agent.ServerHost(st.Server), "agent", st.AgentID)
-		return runAgentSupervised(a)
+		return runAgentSupervised(a, *asService)
 	case "install":
 		return runAgentInstall(env, fs, state, args[1:])
 	case "uninstall":

@@ -70,9 +70,9 @@ func parseServiceFlags(fs *flag.FlagSet, args []string) error {
 // runAgentSupervised runs a under a resource watchdog (10% of a core,
 // 150 MiB): its figures go into each heartbeat, and inventory collection
 // and tasks wait while the agent is over a limit. Started by the Windows
-// service control manager, the agent runs as that service; otherwise
-// until SIGINT or SIGTERM.
-func runAgentSupervised(a *agent.Agent) error {
+// service control manager (asService, or detected), the agent runs as
+// that service; otherwise until SIGINT or SIGTERM.
+func runAgentSupervised(a *agent.Agent, asService bool) error {
 	wd := &agent.Watchdog{}
 	prev := a.Status
 	a.Status = func() map[string]any {
@@ -93,7 +93,7 @@ func runAgentSupervised(a *agent.Agent) error {
 		go wd.Run(ctx)
 		return a.Run(ctx)
 	}
-	if handled, err := agent.RunService(agent.ServiceName, run); handled {
+	if handled, err := agent.RunService(agent.ServiceName, run, asService); handled {
 		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
