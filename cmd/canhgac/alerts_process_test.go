@@ -91,7 +91,12 @@ func TestTetNightScenarioSurvivesKill9(t *testing.T) {
 			serveArgs := append([]string{"--alert-interval", "100ms", "--public-url", "http://canhgac.test"}, sargs...)
 			clockFile := filepath.Join(t.TempDir(), "now")
 			setClock := func(tm time.Time) {
-				if err := os.WriteFile(clockFile, []byte(tm.UTC().Format(time.RFC3339Nano)), 0o644); err != nil {
+				// Written aside and renamed in: the server reads this file
+				// many times a second and must never see it half written.
+				if err := os.WriteFile(clockFile+".new", []byte(tm.UTC().Format(time.RFC3339Nano)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(clockFile+".new", clockFile); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -101,12 +106,21 @@ func TestTetNightScenarioSurvivesKill9(t *testing.T) {
 			rcv := newReceiver(t)
 
 			p := startWith(t, env, serveArgs...)
-			t.Cleanup(func() {
+			var token string
+			var alertID int64
+			// Deferred, not a cleanup: the server must still be up to be asked.
+			defer func() {
 				if t.Failed() {
 					t.Logf("receiver got %v; last server's log:\n%s", rcv.counts(), p.stderr.String())
+					if alertID != 0 {
+						for _, path := range []string{fmt.Sprintf("/api/v1/alerts/%d", alertID), fmt.Sprintf("/api/v1/alerts/%d/timeline", alertID)} {
+							code, out, err := p.request("GET", path, token, nil)
+							t.Logf("GET %s: %d %s %v", path, code, out, err)
+						}
+					}
 				}
-			})
-			token := setup(t, sargs)
+			}()
+			token = setup(t, sargs)
 			call := func(p *proc, method, path string, body any, wantCode int) map[string]any {
 				t.Helper()
 				code, out, err := p.request(method, path, token, body)
@@ -146,11 +160,7 @@ func TestTetNightScenarioSurvivesKill9(t *testing.T) {
 			rcv.setFail(true)
 			raised := call(p, "POST", "/api/v1/alerts", map[string]any{"source": "webmon", "kind": "webmon.defacement", "severity": "critical",
 				"asset_id": id(asset), "title": "Trang chủ bị thay đổi giao diện"}, 201)
-			alertID := id(raised)
-			p.kill9(t)
-
-			rcv.setFail(false)
-			p = startWith(t, env, serveArgs...)
+			alertID = id(raised)
 			timeline := func(p *proc) []string {
 				m := call(p, "GET", fmt.Sprintf("/api/v1/alerts/%d/timeline", alertID), nil, 200)
 				var out []string
@@ -167,6 +177,17 @@ func TestTetNightScenarioSurvivesKill9(t *testing.T) {
 			notified := func(p *proc, n int) func() bool {
 				return func() bool { return strings.Count(strings.Join(timeline(p), " "), "notified") >= n }
 			}
+			// The escalation to the on-duty analyst is persisted (its
+			// notification waits in the outbox, the receiver being down),
+			// then the server dies. Killing it before that would test
+			// nothing: the clock stands still here, so a notification
+			// first queued after the restart waits out its group wait
+			// forever.
+			eventually(t, "the escalation persisted", func() bool { return strings.Contains(strings.Join(timeline(p), " "), "escalated:1") })
+			p.kill9(t)
+
+			rcv.setFail(false)
+			p = startWith(t, env, serveArgs...)
 			// The notification persisted before the crash goes out, exactly
 			// once. Move the clock past its backoff, and past the lease in
 			// case the server died holding it mid-send.

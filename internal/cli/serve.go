@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -215,17 +216,26 @@ func listenDisplay(listen string) string {
 }
 
 // fileClock reads the current time (RFC 3339) from a file; for tests only.
+//
+// A file it cannot read or parse (caught mid-write) keeps the last time
+// read: falling back to the real time for one reading once put a Tết-night
+// escalation in December, when no one was on the roster.
 func fileClock(path string) func() time.Time {
+	var mu sync.Mutex
+	var last time.Time
 	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
 		b, err := os.ReadFile(path)
-		if err != nil {
+		if err == nil {
+			if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b))); err == nil {
+				last = t
+			}
+		}
+		if last.IsZero() {
 			return time.Now()
 		}
-		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
-		if err != nil {
-			return time.Now()
-		}
-		return t
+		return last
 	}
 }
 
