@@ -397,6 +397,15 @@ type offState struct {
 func agentKey(id int64) string  { return fmt.Sprintf("agent:%d:offline", id) }
 func agencyKey(id int64) string { return fmt.Sprintf("agency:%d:offline", id) }
 
+// sweptAgent is an agent as a sweep found it.
+type sweptAgent struct {
+	id, agency int64
+	asset      *int64
+	host       string
+	seen       *time.Time
+	off        bool
+}
+
 // sweep compares every agent's health with the alerts raised.
 func (s *Service) sweep(ctx context.Context) error {
 	if err := s.FlushHeartbeats(ctx); err != nil {
@@ -406,19 +415,15 @@ func (s *Service) sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	type row struct {
-		id, agency int64
-		asset      *int64
-		host       string
-		seen       *time.Time
-	}
-	var all []row
+	now := s.store.Now()
+	var all []sweptAgent
 	for rows.Next() {
-		var r row
+		var r sweptAgent
 		if err := rows.Scan(&r.id, &r.agency, &r.asset, &r.host, &r.seen); err != nil {
 			rows.Close()
 			return err
 		}
+		r.off = r.seen != nil && s.health(r.seen, false, now) == Offline
 		all = append(all, r)
 	}
 	rows.Close()
@@ -430,21 +435,15 @@ func (s *Service) sweep(ctx context.Context) error {
 	}
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
-	now := s.store.Now()
-	isOff := func(r row) bool { return r.seen != nil && s.health(r.seen, false, now) == Offline }
 	if !s.seeded {
-		seen := make([]seenAgent, len(all))
-		for i, r := range all {
-			seen[i] = seenAgent{r.id, r.agency, isOff(r)}
-		}
-		if err := s.seedOffline(ctx, seen); err != nil {
+		if err := s.seedOffline(ctx, all); err != nil {
 			return err
 		}
 	}
 	// Until the server has been up for as long as it takes to call an
 	// agent offline, silence may be its own absence, not the agent's.
 	judge := now.Sub(s.started) >= s.offlineAfter()
-	down := map[int64][]row{} // agency → agents newly offline
+	down := map[int64][]sweptAgent{} // agency → agents newly offline
 	back := func(id int64, st offState) error {
 		delete(s.offline, id)
 		if st.group == 0 {
@@ -461,12 +460,11 @@ func (s *Service) sweep(ctx context.Context) error {
 	present := make(map[int64]bool, len(all))
 	for _, r := range all {
 		present[r.id] = true
-		off := isOff(r)
 		st, was := s.offline[r.id]
 		switch {
-		case off && !was && judge:
+		case r.off && !was && judge:
 			down[r.agency] = append(down[r.agency], r)
-		case !off && was:
+		case !r.off && was:
 			if err := back(r.id, st); err != nil {
 				return err
 			}
@@ -518,17 +516,11 @@ func (s *Service) sweep(ctx context.Context) error {
 	return nil
 }
 
-// seenAgent is an agent as a sweep found it.
-type seenAgent struct {
-	id, agency int64
-	off        bool
-}
-
 // seedOffline picks up, after a restart, the offline alerts left open:
 // an agent with its own alert is remembered as offline, and the offline
 // agents of an agency with an open grouped alert are counted in it. An
 // open alert whose agents are all back is resolved.
-func (s *Service) seedOffline(ctx context.Context, agents []seenAgent) error {
+func (s *Service) seedOffline(ctx context.Context, agents []sweptAgent) error {
 	keys, err := s.alerts.OpenKeys(ctx, Source)
 	if err != nil {
 		return err

@@ -333,20 +333,18 @@ func (s *Service) packageIDs(ctx context.Context, tx *sql.Tx, pkgs []inventory.P
 		if _, err := tx.ExecContext(ctx, s.store.Rebind(b.String()), args...); err != nil {
 			return nil, err
 		}
-		rows, err := tx.QueryContext(ctx, s.store.Rebind(`SELECT id, ecosystem, name, arch, version, source_name, source_version, origin
-			FROM inventory_packages WHERE name IN (`+placeholders(len(names))+`)`), names...)
+		rows, err := tx.QueryContext(ctx, s.store.Rebind(`SELECT `+buildColumns+` FROM inventory_packages WHERE name IN (`+placeholders(len(names))+`)`), names...)
 		if err != nil {
 			return nil, err
 		}
 		found := map[pkgKey]int64{}
 		for rows.Next() {
-			var id int64
-			var k pkgKey
-			if err := rows.Scan(&id, &k.ecosystem, &k.name, &k.arch, &k.version, &k.sourceName, &k.sourceVersion, &k.origin); err != nil {
+			id, p, err := scanBuild(rows)
+			if err != nil {
 				rows.Close()
 				return nil, err
 			}
-			found[k] = id
+			found[keyOf(p)] = id
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -417,6 +415,16 @@ func (s *Service) packagesWithIDs(ctx context.Context, agentID int64) ([]invento
 	return out, byKey, nil
 }
 
+// buildColumns are the columns of a package build, read by scanBuild.
+const buildColumns = `id, ecosystem, name, arch, version, source_name, source_version, origin`
+
+func scanBuild(rows *sql.Rows) (int64, inventory.Package, error) {
+	var id int64
+	var p inventory.Package
+	err := rows.Scan(&id, &p.Ecosystem, &p.Name, &p.Arch, &p.Version, &p.SourceName, &p.SourceVersion, &p.Origin)
+	return id, p, err
+}
+
 // builds reads package builds by id.
 func (s *Service) builds(ctx context.Context, ids []int64) (map[int64]inventory.Package, error) {
 	out := make(map[int64]inventory.Package, len(ids))
@@ -427,15 +435,13 @@ func (s *Service) builds(ctx context.Context, ids []int64) (map[int64]inventory.
 		for i, id := range batch {
 			args[i] = id
 		}
-		rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT id, ecosystem, name, arch, version, source_name, source_version, origin
-			FROM inventory_packages WHERE id IN (`+placeholders(len(batch))+`)`), args...)
+		rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT `+buildColumns+` FROM inventory_packages WHERE id IN (`+placeholders(len(batch))+`)`), args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var p inventory.Package
-			var id int64
-			if err := rows.Scan(&id, &p.Ecosystem, &p.Name, &p.Arch, &p.Version, &p.SourceName, &p.SourceVersion, &p.Origin); err != nil {
+			id, p, err := scanBuild(rows)
+			if err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -558,8 +564,7 @@ func (s *Service) FindPackage(ctx context.Context, sc model.Scope, q PackageQuer
 	if q.Ecosystem != "" {
 		bw.Add("ecosystem = ?", q.Ecosystem)
 	}
-	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT id, ecosystem, name, arch, version, source_name, source_version, origin
-		FROM inventory_packages`+bw.String()), bw.Args()...)
+	rows, err := s.store.DB().QueryContext(ctx, s.store.Rebind(`SELECT `+buildColumns+` FROM inventory_packages`+bw.String()), bw.Args()...)
 	if err != nil {
 		return nil, err
 	}
@@ -569,12 +574,12 @@ func (s *Service) FindPackage(ctx context.Context, sc model.Scope, q PackageQuer
 	}
 	found := map[int64]build{}
 	for rows.Next() {
-		var b build
-		var id int64
-		if err := rows.Scan(&id, &b.Ecosystem, &b.Name, &b.Arch, &b.Version, &b.SourceName, &b.SourceVersion, &b.Origin); err != nil {
+		id, p, err := scanBuild(rows)
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
+		b := build{Package: p}
 		if below != "" {
 			// A binary package found by its source name is judged by the
 			// source's version, which is what advisories name.
