@@ -3,7 +3,6 @@ package fleet
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 )
 
@@ -64,14 +63,4 @@ func decodeIDs(s string) ([]int64, error) {
 	ids := make([]int64, 0, len(s)/3+1)
 	err := eachID(s, func(id int64) bool { ids = append(ids, id); return true })
 	return ids, err
-}
-
-// sortedIDs returns the distinct ids of set, ascending.
-func sortedIDs(set map[int64]bool) []int64 {
-	ids := make([]int64, 0, len(set))
-	for id := range set {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }

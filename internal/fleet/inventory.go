@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -259,7 +260,7 @@ func (s *Service) applyInventory(ctx context.Context, tx *sql.Tx, j *invJob, lea
 		set[id] = true
 	}
 	if _, err := tx.ExecContext(ctx, s.store.Rebind(`INSERT INTO agent_inventory (agent_id, package_ids) VALUES (?, ?)
-		ON CONFLICT (agent_id) DO UPDATE SET package_ids = excluded.package_ids`), j.a.ID, encodeIDs(sortedIDs(set))); err != nil {
+		ON CONFLICT (agent_id) DO UPDATE SET package_ids = excluded.package_ids`), j.a.ID, encodeIDs(slices.Sorted(maps.Keys(set)))); err != nil {
 		return err
 	}
 	a, up := j.a, j.up
