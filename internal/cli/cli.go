@@ -49,6 +49,7 @@ func commands() []command {
 		{"migrate", "bring the database schema up to date and exit", runMigrate},
 		{"page", "judge a saved web page for defacement: page check", runPage},
 		{"agent", "the endpoint agent: agent enroll | agent run | agent status", runAgent},
+		{"ransom", "watch folders for ransomware without a server: ransom watch --dir D …", runRansom},
 		{"inventory", "print this machine's software and host inventory (--json)", runInventory},
 		{"bench", "measure this machine: bench webmon --sites N … | bench agents --count N …", runBench},
 		{"version", "print the build version", runVersion},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Kind is a file's content type as its bytes show it, not as its name claims.
@@ -307,7 +308,14 @@ var errNotRegular = errors.New("not a regular file")
 // expected (the kind its name, or former name, promises) and prev (what
 // was seen before, or nil).
 func Inspect(path string, expected Kind, prev *Digest) (Finding, error) {
-	f, err := os.Open(path)
+	// Lstat first and open without blocking: a FIFO or device in a watched
+	// folder must not hang the analysis.
+	if st, err := os.Lstat(path); err != nil {
+		return Finding{}, err
+	} else if !st.Mode().IsRegular() {
+		return Finding{}, errNotRegular
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return Finding{}, err
 	}

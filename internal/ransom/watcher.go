@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,6 +126,7 @@ type Watcher struct {
 	unwatchedEx []string
 	skipped     int64
 	allowHash   map[string]string // exe -> sha256, cached
+	users       map[int]string
 
 	pendMu  sync.Mutex
 	pending map[string]bool // writes queued and not yet analysed
@@ -201,7 +204,7 @@ func Start(cfg Config) (*Watcher, error) {
 	w := &Watcher{cfg: cfg, log: cfg.Log, src: src, note: note,
 		queue: make(chan Event, cfg.QueueSize), done: make(chan struct{}),
 		det: NewDetector(cfg.Policy, os.Getpid()), canaries: map[string]canary{}, ignore: map[string]int{},
-		watched: map[string]bool{}, roots: roots, pending: map[string]bool{}, allowHash: map[string]string{},
+		watched: map[string]bool{}, roots: roots, pending: map[string]bool{}, allowHash: map[string]string{}, users: map[int]string{},
 		recent: map[string]bool{}, suspects: map[string]time.Time{}, flagged: map[string]bool{}}
 	w.progCond = sync.NewCond(&w.progMu)
 	if g, ok := src.(gater); ok && !cfg.NoGate {
@@ -239,7 +242,7 @@ func Start(cfg Config) (*Watcher, error) {
 	w.wg.Add(2)
 	go func() {
 		defer w.wg.Done()
-		if err := src.run(w.emit); err != nil {
+		if err := src.run(w.emit); err != nil && !w.closed() {
 			w.log.Error("ransom watcher: event source stopped", "err", err)
 		}
 	}()
@@ -676,6 +679,9 @@ func (w *Watcher) report(d *Detection) {
 		return
 	}
 	w.detections.Add(1)
+	if d.Actor.User == "" && d.Actor.Pid != 0 {
+		d.Actor.User = w.userName(d.Actor.UID)
+	}
 	w.gateMu.Lock()
 	w.flagged[d.Actor.key()] = true
 	w.gateMu.Unlock()
@@ -715,6 +721,36 @@ func (w *Watcher) allowedExe(exe string) bool {
 		w.mu.Unlock()
 	}
 	return sum != "" && slices.Contains(w.cfg.Allow, sum)
+}
+
+func (w *Watcher) closed() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// userName resolves a uid for reports, once per uid.
+func (w *Watcher) userName(uid int) string {
+	if uid < 0 {
+		return ""
+	}
+	w.mu.Lock()
+	name, ok := w.users[uid]
+	w.mu.Unlock()
+	if ok {
+		return name
+	}
+	name = strconv.Itoa(uid)
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	w.mu.Lock()
+	w.users[uid] = name
+	w.mu.Unlock()
+	return name
 }
 
 // Stats reports the watcher's counters.
