@@ -133,7 +133,7 @@ func TestForeignAgentsEnrollAndReport(t *testing.T) {
 				}
 				logs.Write(out)
 			} else {
-				agentRun := exec.Command(emu, bin, "agent", "run", "--state", state, "--queue", queue)
+				agentRun := exec.Command(emu, bin, "agent", "run", "--state", state, "--queue", queue, "--ransom-dir", work)
 				agentRun.Env = env
 				agentRun.Stdout, agentRun.Stderr = &logs, &logs
 				if err := agentRun.Start(); err != nil {

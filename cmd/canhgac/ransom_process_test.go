@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -177,5 +178,121 @@ func TestRansomWatchKillsAnEncryptor(t *testing.T) {
 		if got, err := os.ReadFile(d); err == nil && bytes.Equal(got, want) {
 			t.Errorf("untouched decoy %s left behind after SIGTERM", d)
 		}
+	}
+}
+
+// TestAgentRansomwareDetectionBecomesCriticalAlert runs the whole path: a
+// real server, an agent enrolled through the CLI into one agency and run
+// as its own process with the watcher on a folder and the kill response,
+// and the simulator encrypting that folder. The server holds a critical
+// ransomware_suspected alert on the agent's machine naming the process and
+// files; the agency's officer sees it and another agency's officer does
+// not.
+func TestAgentRansomwareDetectionBecomesCriticalAlert(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for fanotify")
+	}
+	dir := t.TempDir()
+	token := setup(t, []string{"--data", dir})
+	p := start(t, "--data", dir, "--tls-auto")
+	m := regexp.MustCompile(`SHA-256 fingerprint: ([0-9A-F:]{95})`).FindStringSubmatch(p.stdout.String())
+	if m == nil {
+		t.Fatalf("no fingerprint:\n%s", p.stdout.String())
+	}
+	agencyIDs := map[string]int64{}
+	for _, name := range []string{"Sở Tài chính", "Sở Y tế"} {
+		code, body := tlsRequest(t, p.url, "POST", "/api/v1/agencies", token, map[string]any{"name": name, "kind": "department", "parent_id": 1})
+		if code != 201 {
+			t.Fatalf("agency: %d %s", code, body)
+		}
+		var ag struct{ ID int64 }
+		json.Unmarshal(body, &ag)
+		agencyIDs[name] = ag.ID
+	}
+	officerToken := func(name string, agency int64) string {
+		run(t, "a long enough password\n", "user", "add", "--data", dir, "--name", name, "--role", "officer", "--agency", fmt.Sprint(agency), "--password-stdin")
+		return strings.TrimSpace(run(t, "", "token", "create", "--data", dir, "--user", name))
+	}
+	own, other := officerToken("cb-taichinh", agencyIDs["Sở Tài chính"]), officerToken("cb-yte", agencyIDs["Sở Y tế"])
+	code, body := tlsRequest(t, p.url, "POST", "/api/v1/enrollment-tokens", token, map[string]any{"agency_id": agencyIDs["Sở Tài chính"], "name": "máy chủ tệp"})
+	if code != 201 {
+		t.Fatalf("enrollment token: %d %s", code, body)
+	}
+	var tok struct{ Token string }
+	json.Unmarshal(body, &tok)
+	state := filepath.Join(t.TempDir(), "agent.json")
+	run(t, "", "agent", "enroll", "--server", p.url, "--token", tok.Token, "--server-fingerprint", m[1], "--state", state)
+
+	share := t.TempDir()
+	officeFiles(t, share, 200)
+	agentCmd := command("agent", "run", "--state", state, "--queue", filepath.Join(filepath.Dir(state), "queue"),
+		"--ransom-dir", share, "--ransom-respond", "kill")
+	var logs syncBuffer
+	agentCmd.Stdout, agentCmd.Stderr = &logs, &logs
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { agentCmd.Process.Kill(); agentCmd.Wait() }()
+	eventually(t, "the watcher has placed its decoys", func() bool {
+		return strings.Contains(logs.String(), "ransomware watcher started")
+	})
+
+	sim := filepath.Join(t.TempDir(), "ransomsim")
+	if out, err := exec.Command("go", "build", "-o", sim, "../../internal/ransom/testdata/ransomsim").CombinedOutput(); err != nil {
+		t.Fatalf("build simulator: %v\n%s", err, out)
+	}
+	s := exec.Command(sim, "-dir", share, "-mode", "newfile", "-order", "random")
+	if err := s.Run(); err == nil {
+		t.Errorf("the simulator finished its work instead of being killed")
+	}
+
+	type alertItem struct {
+		ID       int64
+		Kind     string
+		Severity string
+		Title    string
+		Details  string
+		AssetID  *int64 `json:"asset_id"`
+		AgencyID *int64 `json:"agency_id"`
+		Labels   map[string]string
+		Evidence []struct{ Kind, Ref string }
+	}
+	list := func(tok string) []alertItem {
+		code, body := tlsRequest(t, p.url, "GET", "/api/v1/alerts?kind=ransomware_suspected", tok, nil)
+		if code != 200 {
+			t.Fatalf("alerts: %d %s", code, body)
+		}
+		var page struct{ Items []alertItem }
+		json.Unmarshal(body, &page)
+		var out []alertItem
+		for _, a := range page.Items {
+			if a.Kind == "ransomware_suspected" {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	var got []alertItem
+	eventually(t, "a ransomware_suspected alert on the server", func() bool { got = list(token); return len(got) > 0 })
+	code, body = tlsRequest(t, p.url, "GET", fmt.Sprintf("/api/v1/alerts/%d", got[0].ID), token, nil)
+	if code != 200 {
+		t.Fatalf("alert: %d %s", code, body)
+	}
+	var a alertItem
+	json.Unmarshal(body, &a)
+	if a.Severity != "critical" || a.AssetID == nil || a.AgencyID == nil || *a.AgencyID != agencyIDs["Sở Tài chính"] {
+		t.Errorf("alert %+v: want critical, on the agent's asset, in Sở Tài chính", a)
+	}
+	if !strings.HasSuffix(a.Labels["exe"], "/ransomsim") || !strings.HasPrefix(a.Labels["action"], "killed") || len(a.Evidence) == 0 {
+		t.Errorf("alert labels %v, %d files: want the simulator's executable, the kill and the files", a.Labels, len(a.Evidence))
+	}
+	if !strings.Contains(a.Details, "replaced") && !strings.Contains(a.Details, "decoy") {
+		t.Errorf("alert details without readable reasons: %s", a.Details)
+	}
+	if len(list(own)) == 0 {
+		t.Errorf("the agency's own officer does not see its ransomware alert")
+	}
+	if len(list(other)) != 0 {
+		t.Errorf("another agency's officer sees the ransomware alert")
 	}
 }

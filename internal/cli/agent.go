@@ -95,6 +95,8 @@ func runAgent(env *Env, args []string) error {
 	case "run":
 		queue := fs.String("queue", envDefault(env, "agent-queue", filepath.Join(defaultAgentDir(), "queue")), "directory of the on-disk event queue")
 		asService := fs.Bool("service", false, "run as the Windows service (agent install puts this in the service's command line)")
+		var rf ransomFlags
+		rf.register(env, fs)
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -120,6 +122,8 @@ func runAgent(env *Env, args []string) error {
 			InventoryFile: filepath.Join(filepath.Dir(*state), "inventory-sent.json")}
 		a.Tasks = map[string]agent.TaskFunc{fleet.TaskInventory: a.InventoryTask(collect)}
 		log.Info("agent running", "server", agent.ServerHost(st.Server), "agent", st.AgentID)
+		stop := rf.start(a, log, filepath.Dir(*state), filepath.Dir(*queue))
+		defer stop()
 		return runAgentSupervised(a, *asService)
 	case "install":
 		return runAgentInstall(env, fs, state, args[1:])

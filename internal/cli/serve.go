@@ -22,6 +22,7 @@ import (
 	"canhgac/internal/fleet"
 	"canhgac/internal/httpd"
 	"canhgac/internal/model"
+	"canhgac/internal/ransom"
 	"canhgac/internal/storage"
 	"canhgac/internal/ui"
 	"canhgac/internal/webmon"
@@ -170,6 +171,7 @@ func runServe(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	agents.HandleEvents(ransom.EventKind, ransom.AlertOnDetection(alerts))
 	api.RegisterFleet(srv, agents)
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)

@@ -246,6 +246,21 @@ const (
 	MaxEventData  = 64 << 10
 )
 
+// EventHandler acts on an uploaded event of the kind it is registered
+// for (a capability turning an agent's detection into an alert). It runs
+// before the batch is stored, so an error fails the upload and the agent
+// sends the batch again: handlers must be idempotent (alerts are, by their
+// dedup key).
+type EventHandler func(ctx context.Context, a Agent, e Event) error
+
+// HandleEvents registers h for events of kind; call it before serving.
+func (s *Service) HandleEvents(kind string, h EventHandler) {
+	if s.handlers == nil {
+		s.handlers = map[string]EventHandler{}
+	}
+	s.handlers[kind] = h
+}
+
 // Ingest stores a batch of events exactly once: events already stored
 // (a batch resent after a lost answer) are skipped. It returns how many
 // were new. The whole batch commits or none of it.
@@ -262,6 +277,13 @@ func (s *Service) Ingest(ctx context.Context, a Agent, events []Event) (stored i
 		}
 		if len(e.Data) > MaxEventData || (len(e.Data) > 0 && !json.Valid(e.Data)) {
 			return 0, model.Invalid(fmt.Sprintf("events[%d].data", i), "must be JSON of at most %d bytes", MaxEventData)
+		}
+	}
+	for _, e := range events {
+		if h := s.handlers[e.Kind]; h != nil {
+			if err := h(ctx, a, e); err != nil {
+				return 0, fmt.Errorf("handle %s event %d: %w", e.Kind, e.Seq, err)
+			}
 		}
 	}
 	now := s.store.Now()

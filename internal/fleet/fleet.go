@@ -66,8 +66,10 @@ type Service struct {
 	store  *storage.Store
 	alerts Alerter
 	cfg    Config
-	key    ed25519.PrivateKey
-	log    *slog.Logger
+	// handlers act on uploaded events by kind (set before serving).
+	handlers map[string]EventHandler
+	key      ed25519.PrivateKey
+	log      *slog.Logger
 
 	admit chan struct{} // admission slots of the agent channel
 	heavy chan struct{} // slots for inventory uploads (big write transactions)

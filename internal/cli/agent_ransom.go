@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+
+	"canhgac/internal/agent"
+	"canhgac/internal/ransom"
+)
+
+// ransomFlags configure the agent's ransomware watcher.
+type ransomFlags struct {
+	off      bool
+	dirs     listFlag
+	excludes listFlag
+	allow    listFlag
+	respond  string
+}
+
+func (rf *ransomFlags) register(env *Env, fs *flag.FlagSet) {
+	fs.BoolVar(&rf.off, "no-ransom", envDefault(env, "no-ransom", "") != "", "do not watch for ransomware")
+	fs.Var(&rf.dirs, "ransom-dir", "folder to watch for ransomware (repeatable; default: home, shared, web, database-dump and backup folders that exist)")
+	fs.Var(&rf.excludes, "ransom-exclude", "path prefix or glob the ransomware watcher leaves out (repeatable)")
+	fs.Var(&rf.allow, "ransom-allow", "executable path or sha256:<hex> the ransomware watcher never reports (repeatable)")
+	fs.StringVar(&rf.respond, "ransom-respond", envDefault(env, "ransom-respond", "alert"), "response to ransomware: alert, suspend or kill the process tree")
+}
+
+// defaultRansomDirs are the folders users' documents, shares, web roots,
+// database dumps and backups live in, where they exist on this machine.
+func defaultRansomDirs() []string {
+	var cand []string
+	if runtime.GOOS == "windows" {
+		cand = []string{`C:\Users`, `C:\inetpub\wwwroot`, `C:\Shares`, `C:\Backup`, `D:\`}
+	} else {
+		cand = []string{"/home", "/root", "/srv", "/var/www", "/var/backups", "/backup", "/backups",
+			"/data", "/var/lib/mysql-files", "/var/lib/postgresql/backups", "/opt/backup"}
+	}
+	var out []string
+	for _, d := range cand {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// start runs the watcher inside the agent: each detection is queued as a
+// durable event for the server, which raises the alert; the watcher's
+// state goes into every heartbeat. The agent's own folders are excluded.
+// It returns the function that stops it.
+func (rf *ransomFlags) start(a *agent.Agent, log *slog.Logger, ownDirs ...string) func() {
+	if rf.off {
+		return func() {}
+	}
+	resp, err := ransom.ParseResponse(rf.respond)
+	if err != nil {
+		log.Error("ransomware watcher not started", "err", err)
+		return func() {}
+	}
+	dirs := []string(rf.dirs)
+	if len(dirs) == 0 {
+		dirs = defaultRansomDirs()
+	}
+	note := func(s string) func() {
+		prev := a.Status
+		a.Status = func() map[string]any {
+			m := map[string]any{}
+			if prev != nil {
+				m = prev()
+			}
+			m["ransom"] = map[string]any{"note": s}
+			return m
+		}
+		return func() {}
+	}
+	if len(dirs) == 0 {
+		return note("no folder to watch")
+	}
+	cfg := ransom.Config{Dirs: dirs, Exclude: append(append([]string{}, rf.excludes...), ownDirs...), Allow: rf.allow,
+		Respond: resp, Log: log,
+		OnDetection: func(d ransom.Detection, action string) {
+			if err := a.Emit(ransom.EventKind, ransom.AgentEvent{Detection: d, Action: action}); err != nil {
+				log.Error("ransomware detection not queued", "err", err)
+			}
+		}}
+	w, err := ransom.Start(cfg)
+	if err != nil {
+		log.Error("ransomware watcher not started", "err", err)
+		return note("not started: " + err.Error())
+	}
+	st := w.Stats()
+	log.Info("ransomware watcher started", "dirs", strings.Join(dirs, ","), "source", st.Source, "watched", st.Watched,
+		"unwatched", st.Unwatched, "canaries", st.Canaries)
+	prev := a.Status
+	a.Status = func() map[string]any {
+		m := map[string]any{}
+		if prev != nil {
+			m = prev()
+		}
+		m["ransom"] = w.Stats()
+		return m
+	}
+	return func() { w.Close() }
+}

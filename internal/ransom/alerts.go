@@ -1,0 +1,88 @@
+package ransom
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"canhgac/internal/alert"
+	"canhgac/internal/fleet"
+)
+
+// EventKind is the agent event that carries a detection to the server.
+const EventKind = "ransom.detection"
+
+// AlertKind is the alert a detection raises.
+const AlertKind = "ransomware_suspected"
+
+// AgentEvent is a detection as the agent uploads it: what was seen and
+// what the agent did about it.
+type AgentEvent struct {
+	Detection
+	Action string `json:"action"`
+}
+
+// Raiser is the part of the alert pipeline detections need.
+type Raiser interface {
+	Raise(ctx context.Context, a alert.Alert) (alert.RaiseResult, error)
+}
+
+// AlertOnDetection returns the fleet event handler that raises a critical
+// ransomware_suspected alert for each detection an agent reports, on the
+// agent's machine (asset) and agency. Repeats for the same program on the
+// same machine update one open alert.
+func AlertOnDetection(r Raiser) fleet.EventHandler {
+	return func(ctx context.Context, a fleet.Agent, e fleet.Event) error {
+		var ev AgentEvent
+		if err := json.Unmarshal(e.Data, &ev); err != nil {
+			return nil // stored as sent; nothing to alert on
+		}
+		_, err := r.Raise(ctx, DetectionAlert(a, ev))
+		return err
+	}
+}
+
+// clip bounds a string from an agent for the alert.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// DetectionAlert builds the alert for one detection on an agent's machine.
+func DetectionAlert(a fleet.Agent, ev AgentEvent) alert.Alert {
+	who := ev.Actor.Exe
+	if who == "" {
+		who = "pid " + strconv.Itoa(ev.Actor.Pid)
+		if ev.Actor.Pid == 0 {
+			who = "unattributed"
+		}
+	}
+	agency := a.AgencyID
+	var details strings.Builder
+	fmt.Fprintf(&details, "Host %s: process %s (pid %d, user %s) score %.1f; response: %s.\n", a.Hostname,
+		clip(who, 300), ev.Actor.Pid, clip(ev.Actor.User, 64), ev.Score, clip(ev.Action, 300))
+	for _, r := range ev.Reasons[:min(len(ev.Reasons), 10)] {
+		fmt.Fprintf(&details, "- %s\n", clip(r, 400))
+	}
+	evidence := make([]alert.Evidence, 0, min(len(ev.Files), 20))
+	for _, f := range ev.Files[:min(len(ev.Files), 20)] {
+		evidence = append(evidence, alert.Evidence{Kind: "file", Ref: clip(f, 1000)})
+	}
+	title := "Nghi mã độc mã hóa dữ liệu trên " + clip(a.Hostname, 100)
+	if ev.Canary {
+		title += " (tệp mồi bị tác động)"
+	}
+	return alert.Alert{Source: "ransom", Kind: AlertKind, Severity: alert.Critical,
+		DedupKey: fmt.Sprintf("agent:%d:%s", a.ID, clip(who, 300)), AssetID: a.AssetID, AgencyID: &agency,
+		Title: title, Details: details.String(), Evidence: evidence,
+		Labels: map[string]string{"host": clip(a.Hostname, 100), "exe": clip(ev.Actor.Exe, 300),
+			"pid": strconv.Itoa(ev.Actor.Pid), "user": clip(ev.Actor.User, 64), "action": clip(ev.Action, 300)}}
+}
