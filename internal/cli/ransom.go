@@ -127,4 +127,3 @@ type detectionLine struct {
 	Canary  bool     `json:"canary"`
 	Action  string   `json:"action"`
 }
-
