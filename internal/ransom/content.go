@@ -497,6 +497,9 @@ func pngHolds(r io.ReaderAt, size int64) bool {
 		if n > size-off-12 {
 			return false
 		}
+		if n > maxStructureRead {
+			return true // a chunk too big to check: judged by the rest
+		}
 		body := make([]byte, 4+n+4)
 		if _, err := r.ReadAt(body, off+4); err != nil && err != io.EOF {
 			return false

@@ -63,6 +63,8 @@ type Config struct {
 	// WatchShare is the share of the system's watch limit the watcher may
 	// use (default 0.5).
 	WatchShare float64
+	// MaxDirs caps the folders watched, below the share (0: no cap).
+	MaxDirs int
 	// QueueSize bounds the events waiting for analysis (default 65,536);
 	// beyond it events are dropped and counted.
 	QueueSize int
@@ -77,6 +79,10 @@ type Config struct {
 	// OnDetection is called, from the analysis goroutine, for each detection.
 	OnDetection func(Detection, string)
 	Log         *slog.Logger
+
+	// slowAnalysis delays each analysed event: tests stand in a slow disk
+	// with it, to fill the queue.
+	slowAnalysis time.Duration
 }
 
 // Stats describes the watcher's state for the agent status and operators.
@@ -218,6 +224,9 @@ func Start(cfg Config) (*Watcher, error) {
 		w.budget = int(float64(b) * cfg.WatchShare)
 	} else {
 		w.budget = 100_000
+	}
+	if cfg.MaxDirs > 0 && cfg.MaxDirs < w.budget {
+		w.budget = cfg.MaxDirs
 	}
 	if note != "" {
 		w.log.Warn("ransom watcher", "note", note)
@@ -477,6 +486,9 @@ func (w *Watcher) analyse() {
 				w.pendMu.Lock()
 				delete(w.pending, ev.Path)
 				w.pendMu.Unlock()
+			}
+			if w.cfg.slowAnalysis > 0 {
+				time.Sleep(w.cfg.slowAnalysis)
 			}
 			w.handle(ev)
 			w.progMu.Lock()

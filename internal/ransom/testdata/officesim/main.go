@@ -17,7 +17,12 @@ import (
 )
 
 func main() {
+	rounds := flag.Int("rewrite-rounds", 0, "instead of saving documents, rewrite every file named with its own content this many times (an event flood)")
 	flag.Parse()
+	if *rounds > 0 {
+		flood(flag.Args(), *rounds)
+		return
+	}
 	n := 0
 	for _, p := range flag.Args() {
 		ext := strings.ToLower(filepath.Ext(p))
@@ -72,4 +77,23 @@ func save(p string, viaTemp bool) error {
 		return os.Rename(tmp, p)
 	}
 	return os.WriteFile(p, buf.Bytes(), 0o644)
+}
+
+// flood rewrites each file with its own content, round after round: a
+// program that saves the same files again and again (a sync tool, a build
+// touching its outputs) producing a flood of write events.
+func flood(paths []string, rounds int) {
+	data := make([][]byte, len(paths))
+	for i, p := range paths {
+		data[i], _ = os.ReadFile(p)
+	}
+	writes := 0
+	for range rounds {
+		for i, p := range paths {
+			if os.WriteFile(p, data[i], 0o644) == nil {
+				writes++
+			}
+		}
+	}
+	fmt.Println(writes, "writes")
 }

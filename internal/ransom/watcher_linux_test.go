@@ -1,0 +1,269 @@
+package ransom
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// detections collects a watcher's detections for a test.
+type detections struct {
+	mu   sync.Mutex
+	list []Detection
+	acts []string
+}
+
+func (d *detections) add(x Detection, action string) {
+	d.mu.Lock()
+	d.list = append(d.list, x)
+	d.acts = append(d.acts, action)
+	d.mu.Unlock()
+}
+
+func (d *detections) count() int { d.mu.Lock(); defer d.mu.Unlock(); return len(d.list) }
+
+func (d *detections) first() Detection { d.mu.Lock(); defer d.mu.Unlock(); return d.list[0] }
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func runSim(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(simulator(t), append([]string{"-dir", dir}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Without fanotify (no privilege, or forced), inotify still detects, but
+// cannot say which process it was; the status says so.
+func TestInotifyFallbackDetectsWithoutAttribution(t *testing.T) {
+	dir := t.TempDir()
+	sums := writeCorpus(t, dir)
+	var got detections
+	w, err := Start(Config{Dirs: []string{dir}, ForceInotify: true, Respond: RespondKill, OnDetection: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	st := w.Stats()
+	if st.Source != "inotify" || !strings.Contains(st.Note, "not attributed") || st.Gated {
+		t.Fatalf("stats %+v: want inotify, a note on attribution, no gate", st)
+	}
+	sim := exec.Command(simulator(t), "-dir", dir, "-mode", "inplace", "-order", "random", "-delay", "10ms")
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Wait()
+	defer sim.Process.Kill()
+	waitFor(t, "a detection", func() bool { return got.count() > 0 })
+	sim.Process.Kill()
+	lost := lostFiles(sums)
+	d := got.first()
+	if d.Actor.Pid != 0 || d.Score < 2 || len(d.Files) == 0 {
+		t.Errorf("detection %+v: want unattributed, over the threshold, with files", d)
+	}
+	if !strings.HasPrefix(got.acts[0], "none") {
+		t.Errorf("action %q: with no pid there is no one to kill", got.acts[0])
+	}
+	t.Logf("inotify, 100 files/s: detected with score %.1f; %d of %d files lost when the test stopped the simulator", d.Score, lost, len(sums))
+	if lost > 20 {
+		t.Errorf("%d files lost before an unattributed detection at 100 files/s", lost)
+	}
+}
+
+// Decoys sit first and last in each watched folder; touching one is a
+// detection on its own; deleting one with its folder is not.
+func TestDecoys(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"a", "b/c", "gone"} {
+		os.MkdirAll(filepath.Join(dir, sub), 0o755)
+		os.WriteFile(filepath.Join(dir, sub, "Báo cáo.txt"), []byte("nội dung\n"), 0o644)
+	}
+	var got detections
+	w, err := Start(Config{Dirs: []string{dir}, OnDetection: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	decoys := w.Canaries()
+	if len(decoys) != 2*6 { // root, a, b, b/c, gone: 5 folders... plus none: see below
+		// Every folder gets two decoys: root, a, b, b/c, gone.
+		if len(decoys) != 2*5 {
+			t.Fatalf("%d decoys placed: %v", len(decoys), decoys)
+		}
+	}
+	for _, d := range decoys {
+		if ExpectedKind(d) == KindUnknown {
+			t.Errorf("decoy %s has no document extension", d)
+		}
+		fd, err := Inspect(d, ExpectedKind(d), nil)
+		if err != nil || !fd.Digest.Valid {
+			t.Errorf("decoy %s is not a valid document: %+v %v", d, fd, err)
+		}
+		names, _ := os.ReadDir(filepath.Dir(d))
+		first, last := names[0].Name(), names[len(names)-1].Name()
+		if base := filepath.Base(d); base != first && base != last && !names[0].IsDir() {
+			t.Errorf("decoy %s sorts neither first nor last in %v", base, names)
+		}
+	}
+	// A person removes a whole folder: its decoys go with it, no alarm.
+	if err := exec.Command("rm", "-rf", filepath.Join(dir, "gone")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(800 * time.Millisecond)
+	if got.count() != 0 {
+		t.Fatalf("removing a folder raised %d detections: %+v", got.count(), got.first())
+	}
+	// Another process appends to a decoy: detection at once, marked as such.
+	var target string
+	for _, d := range decoys {
+		if strings.Contains(d, string(filepath.Separator)+"a"+string(filepath.Separator)) {
+			target = d
+		}
+	}
+	if err := exec.Command("sh", "-c", "echo x >> \""+target+"\"").Run(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the decoy detection", func() bool { return got.count() > 0 })
+	if d := got.first(); !d.Canary || d.Actor.Pid == 0 || !strings.Contains(strings.Join(d.Reasons, " "), "decoy") {
+		t.Errorf("detection %+v: want a decoy detection attributed to the shell", d)
+	}
+}
+
+// Decoys are recreated when they vanish without a detection (their folder
+// emptied and recreated, say), and the watcher keeps watching a folder
+// that is deleted and created again.
+func TestWatchedFolderDeletedAndRecreated(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "share")
+	writeCorpus(t, dir)
+	var got detections
+	w, err := Start(Config{Dirs: []string{dir}, Respond: RespondKill, OnDetection: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the folder reported missing", func() bool { return len(w.Stats().MissingRoots) == 1 })
+	sums := writeCorpus(t, dir)
+	waitFor(t, "the folder watched again", func() bool {
+		st := w.Stats()
+		return len(st.MissingRoots) == 0 && st.Watched > 20
+	})
+	if got.count() != 0 {
+		t.Fatalf("deleting and recreating the folder raised %+v", got.first())
+	}
+	runSim(t, dir, "-mode", "inplace", "-order", "random")
+	if got.count() == 0 {
+		t.Fatal("no detection in the recreated folder")
+	}
+	if lost := lostFiles(sums); lost > 10 {
+		t.Errorf("%d files lost in the recreated folder", lost)
+	}
+}
+
+// The watch budget is never exceeded; what is left out is reported.
+func TestWatchBudget(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 30 {
+		os.MkdirAll(filepath.Join(dir, fmt.Sprintf("d%02d", i)), 0o755)
+	}
+	w, err := Start(Config{Dirs: []string{dir}, MaxDirs: 10, NoCanaries: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	st := w.Stats()
+	if st.Watched != 10 || st.Unwatched != 21 || len(st.UnwatchedEx) == 0 || st.Budget != 10 {
+		t.Errorf("stats %+v: want 10 watched, 21 unwatched with examples", st)
+	}
+	// New folders beyond the budget are counted too.
+	os.MkdirAll(filepath.Join(dir, "d00", "new"), 0o755)
+	waitFor(t, "the new folder counted", func() bool { return w.Stats().Unwatched == 22 })
+}
+
+// A flood of write events (a program rewriting the same files over and
+// over) is absorbed by a bounded queue: writes to a file already queued
+// are coalesced, the rest dropped and counted, memory stays bounded, and
+// nothing is detected.
+func TestEventFloodIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i := range 500 {
+		p := filepath.Join(dir, fmt.Sprintf("f%03d.txt", i))
+		os.WriteFile(p, []byte(strings.Repeat("dòng nhật ký\n", 50)), 0o644)
+		files = append(files, p)
+	}
+	var got detections
+	w, err := Start(Config{Dirs: []string{dir}, QueueSize: 256, NoGate: true, OnDetection: got.add, slowAnalysis: 200 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	cmd := exec.Command(officesim(t), append([]string{"-rewrite-rounds", "200"}, files...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("flood: %v %s", err, out)
+	}
+	time.Sleep(500 * time.Millisecond)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	st := w.Stats()
+	t.Logf("%s: %d events, %d coalesced, %d dropped, %d inspected; heap %d → %d MB", strings.TrimSpace(string(out)),
+		st.Events, st.Coalesced, st.Dropped, st.Inspected, before.HeapInuse>>20, after.HeapInuse>>20)
+	if st.Events < 100_000 {
+		t.Errorf("only %d events from 100,000 writes", st.Events)
+	}
+	if st.Coalesced+st.Dropped == 0 {
+		t.Errorf("a flood through a 256-event queue neither coalesced nor dropped anything")
+	}
+	if after.HeapInuse > before.HeapInuse+64<<20 {
+		t.Errorf("heap grew by %d MB under the flood", (after.HeapInuse-before.HeapInuse)>>20)
+	}
+	if got.count() != 0 {
+		t.Errorf("rewriting files with their own content was detected: %+v", got.first())
+	}
+}
+
+// Files that vanish before they are read are counted, not fatal.
+func TestVanishingFilesAreCounted(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Start(Config{Dirs: []string{dir}, NoCanaries: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := exec.Command("sh", "-c", "cd "+dir+" && for i in $(seq 1 300); do echo x > f$i.txt; rm f$i.txt; done").Run(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the events analysed", func() bool { st := w.Stats(); return st.Unreadable > 0 && st.Inspected+st.Unreadable >= 1 })
+	t.Logf("%+v", w.Stats())
+}
