@@ -191,3 +191,23 @@ func TestCopyOf(t *testing.T) {
 		}
 	}
 }
+
+func TestRecoveryKillerCommands(t *testing.T) {
+	yes := []string{`vssadmin.exe Delete Shadows /All /Quiet`, `C:\Windows\System32\vssadmin.exe delete shadows /for=c: /all`,
+		`wmic SHADOWCOPY DELETE`, `powershell -c "Get-WmiObject Win32_Shadowcopy | ForEach-Object { $_.Delete() }"`,
+		`wbadmin DELETE SYSTEMSTATEBACKUP -keepVersions:0`, `wbadmin delete catalog -quiet`,
+		`bcdedit /set {default} recoveryenabled No`, `bcdedit.exe /set {default} bootstatuspolicy ignoreallfailures`,
+		`vssadmin resize shadowstorage /for=c: /on=c: /maxsize=401MB`}
+	no := []string{`vssadmin list shadows`, `wbadmin start backup -backupTarget:E:`, `bcdedit /enum`, `wmic process list`,
+		`rm -rf /tmp/build`}
+	for _, c := range yes {
+		if _, ok := recoveryKiller(c); !ok {
+			t.Errorf("%q not recognised", c)
+		}
+	}
+	for _, c := range no {
+		if r, ok := recoveryKiller(c); ok {
+			t.Errorf("%q taken for %s", c, r)
+		}
+	}
+}

@@ -256,6 +256,8 @@ func Start(cfg Config) (*Watcher, error) {
 		}
 	}()
 	go w.analyse()
+	w.wg.Add(1)
+	go w.scanProcesses()
 	// Learn what the files hold: for up to two seconds before reporting
 	// ready, the rest in the background.
 	files := make(chan string, 1024)
@@ -551,6 +553,40 @@ func (w *Watcher) handle(ev Event) {
 	w.mu.Unlock()
 	if d != nil {
 		w.report(d)
+	}
+}
+
+// scanProcesses watches for commands that delete shadow copies or backups:
+// evidence against the program that ran them, enough on its own.
+func (w *Watcher) scanProcesses() {
+	defer w.wg.Done()
+	var ps procScanner
+	tick := time.NewTicker(procScanEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.done:
+			return
+		case <-tick.C:
+		}
+		ps.scan(func(cmd, parent Actor, cmdline, reason string) {
+			actor := parent
+			if actor.Pid <= 1 {
+				actor = cmd
+			}
+			if len(cmdline) > 200 {
+				cmdline = cmdline[:200] + "…"
+			}
+			w.mu.Lock()
+			d := w.det.Signal(actor, "recovery:"+reason, 2, reason+": "+cmdline, time.Now())
+			if d != nil && cmd.Pid != actor.Pid {
+				d.Pids = append(d.Pids, cmd.Pid)
+			}
+			w.mu.Unlock()
+			if d != nil {
+				w.report(d)
+			}
+		})
 	}
 }
 

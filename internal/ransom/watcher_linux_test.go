@@ -267,3 +267,24 @@ func TestVanishingFilesAreCounted(t *testing.T) {
 	waitFor(t, "the events analysed", func() bool { st := w.Stats(); return st.Unreadable > 0 && st.Inspected+st.Unreadable >= 1 })
 	t.Logf("%+v", w.Stats())
 }
+
+// A process whose command line deletes shadow copies is detected on its
+// own, attributed to the program that started it.
+func TestShadowCopyDeletionIsDetected(t *testing.T) {
+	var got detections
+	w, err := Start(Config{Dirs: []string{t.TempDir()}, NoCanaries: true, OnDetection: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cmd := exec.Command("sh", "-c", `sh -c "sleep 2" vssadmin delete shadows /all /quiet; true`)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	waitFor(t, "the shadow-copy detection", func() bool { return got.count() > 0 })
+	d := got.first()
+	if d.Actor.Pid != cmd.Process.Pid || !strings.Contains(strings.Join(d.Reasons, " "), "vssadmin delete shadows") {
+		t.Errorf("detection %+v: want the parent shell %d and the command", d, cmd.Process.Pid)
+	}
+}
