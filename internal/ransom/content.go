@@ -7,10 +7,8 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // Kind is a file's content type as its bytes show it, not as its name claims.
@@ -308,14 +306,19 @@ var errNotRegular = errors.New("not a regular file")
 // expected (the kind its name, or former name, promises) and prev (what
 // was seen before, or nil).
 func Inspect(path string, expected Kind, prev *Digest) (Finding, error) {
-	// Lstat first and open without blocking: a FIFO or device in a watched
-	// folder must not hang the analysis.
-	if st, err := os.Lstat(path); err != nil {
-		return Finding{}, err
-	} else if !st.Mode().IsRegular() {
-		return Finding{}, errNotRegular
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	return inspect(path, expected, prev, false)
+}
+
+// inspectNew is Inspect for a file just created: the first block only
+// (a few more when it looks like ciphertext), no structure check. A new
+// file destroys nothing; what matters is whether it is ciphertext or a
+// note, and the first blocks say that.
+func inspectNew(path string, expected Kind) (Finding, error) {
+	return inspect(path, expected, nil, true)
+}
+
+func inspect(path string, expected Kind, prev *Digest, quick bool) (Finding, error) {
+	f, err := openForInspect(path)
 	if err != nil {
 		return Finding{}, err
 	}
@@ -327,7 +330,43 @@ func Inspect(path string, expected Kind, prev *Digest) (Finding, error) {
 	if !st.Mode().IsRegular() {
 		return Finding{}, errNotRegular
 	}
+	if quick {
+		return inspectQuick(f, st.Size(), expected)
+	}
 	return inspectReader(f, st.Size(), expected, prev)
+}
+
+func inspectQuick(r io.ReaderAt, size int64, expected Kind) (Finding, error) {
+	fd := Finding{Expected: expected, Size: size}
+	offs := sampleOffsets(size)
+	buf := make([]byte, blockSize)
+	for i, off := range offs {
+		n, err := r.ReadAt(buf, off)
+		if err != nil && err != io.EOF {
+			return fd, err
+		}
+		b := buf[:n]
+		if i == 0 {
+			fd.Kind = sniff(b)
+		}
+		fd.Sampled++
+		e := Entropy(b)
+		if n >= 1024 && e > highEntropy {
+			fd.HighBlocks++
+		}
+		fd.Entropy = max(fd.Entropy, e)
+		fd.Digest.Blocks = append(fd.Digest.Blocks, crc32.ChecksumIEEE(b))
+		if fd.Kind != KindUnknown || i >= 7 || fd.HighBlocks == 0 {
+			break
+		}
+	}
+	if size == 0 {
+		fd.Kind = KindEmpty
+	}
+	fd.Mismatch = expected != KindUnknown && fd.Kind != expected && fd.Kind != KindEmpty
+	fd.Digest.Size, fd.Digest.Kind = size, fd.Kind
+	fd.Digest.Valid = !fd.Mismatch && !(expected == KindText && fd.HighBlocks > 0)
+	return fd, nil
 }
 
 func inspectReader(r io.ReaderAt, size int64, expected Kind, prev *Digest) (Finding, error) {

@@ -117,6 +117,7 @@ type Detector struct {
 	self     int
 	known    map[string]*Digest
 	created  map[string]time.Time // new names, so a later write is not an overwrite
+	wrote    map[string]bool      // new files written once: the next write overwrites
 	renamed  map[string]Kind      // new name -> the kind its old name promised
 	canaries map[string]bool
 	exts     map[string]bool // extensions present when watching began
@@ -137,7 +138,8 @@ type actorState struct {
 	pids      map[int]bool
 	files     map[string]evidence // per original file: at most weight 1
 	signals   map[string]evidence // per kind of signal (notes, shadow copies...)
-	encrypted []stamped           // new files that look encrypted
+	fresh     []stamped           // new files written lately (read only if an original is deleted)
+	texts     []stamped           // new small text files, hashed once other evidence appears
 	renameExt map[string][]stamped
 	notes     map[[32]byte]map[string]bool
 	backupDel []time.Time
@@ -163,7 +165,7 @@ type pendingCanary struct {
 func NewDetector(pol Policy, self int) *Detector {
 	return &Detector{
 		pol: pol.withDefaults(), self: self,
-		known: map[string]*Digest{}, created: map[string]time.Time{}, renamed: map[string]Kind{},
+		known: map[string]*Digest{}, created: map[string]time.Time{}, wrote: map[string]bool{}, renamed: map[string]Kind{},
 		canaries: map[string]bool{}, exts: map[string]bool{}, actors: map[string]*actorState{},
 	}
 }
@@ -246,6 +248,9 @@ func (d *Detector) Handle(ev Event) *Detection {
 		d.onWrite(s, ev)
 	case OpDelete:
 		if d.canaries[ev.Path] {
+			if c, ok := d.encryptedCopy(s, ev.Path); ok {
+				return d.canaryHit(s, ev, "decoy file replaced by an encrypted copy "+filepath.Base(c)+": "+ev.Path)
+			}
 			// A decoy deleted with its whole folder is someone tidying up;
 			// a decoy deleted alone is not. Decide once the folder's fate
 			// is known.
@@ -313,22 +318,63 @@ func (d *Detector) onWrite(s *actorState, ev Event) {
 	}
 	prev := d.known[ev.Path]
 	_, isNew := d.created[ev.Path]
-	isNew = isNew && prev == nil && !wasRenamed
-	fd, ok := d.inspect(ev.Path, expected, prev)
-	if !ok {
-		return
-	}
-	d.remember(ev.Path, fd.Digest)
+	isNew = isNew && prev == nil && !wasRenamed && !d.wrote[ev.Path]
 	if isNew {
-		if fd.EncryptedLooking() {
-			s.encrypted = append(s.encrypted, stamped{ev.Path, ev.Time})
+		// A new file destroys nothing, and most are a copy, an unpacked
+		// archive or a build's output: it is not read now. Encryptors that
+		// write a copy and delete the original are judged when they delete
+		// (the copy is read then); notes by their name, or by their content
+		// once there is other evidence.
+		if len(d.wrote) > 500_000 {
+			clear(d.wrote)
 		}
-		d.noteCheck(s, ev, fd)
+		d.wrote[ev.Path] = true // a later write is an overwrite
+		s.fresh = appendBounded(s.fresh, stamped{ev.Path, ev.Time}, 512)
+		name := filepath.Base(ev.Path)
+		if noteExts[strings.ToLower(filepath.Ext(name))] {
+			if noteLike(name) {
+				s.signals["note-name"] = evidence{ev.Time, 1, "ransom note created: " + name}
+			}
+			s.texts = appendBounded(s.texts, stamped{ev.Path, ev.Time}, 256)
+		}
 		return
 	}
+	fd, err := Inspect(ev.Path, expected, prev)
+	if err != nil {
+		d.Unreadable++
+		return
+	}
+	d.Inspected++
+	d.remember(ev.Path, fd.Digest)
 	if bad, why := fd.Destroyed(prev); bad {
 		d.addFile(s, ev.Path, ev.Time, 1, "overwrote "+filepath.Base(ev.Path)+": "+why)
 	}
+}
+
+// appendBounded appends x, dropping the oldest entries beyond n.
+func appendBounded(list []stamped, x stamped, n int) []stamped {
+	if len(list) >= n {
+		list = append(list[:0], list[len(list)-n/2:]...)
+	}
+	return append(list, x)
+}
+
+// encryptedCopy finds, among the actor's new files, the copy of orig that
+// an encryptor would write ("a.docx.locked") and reads it: it reports the
+// copy if it looks like ciphertext.
+func (d *Detector) encryptedCopy(s *actorState, orig string) (string, bool) {
+	for i := len(s.fresh) - 1; i >= 0; i-- {
+		if e := s.fresh[i]; copyOf(e.path, orig) {
+			fd, err := inspectNew(e.path, KindUnknown)
+			if err != nil {
+				d.Unreadable++
+				return "", false
+			}
+			d.Inspected++
+			return e.path, fd.EncryptedLooking()
+		}
+	}
+	return "", false
 }
 
 // copyOf reports whether the new file's name derives from the original's,
@@ -350,29 +396,25 @@ func (d *Detector) onDelete(s *actorState, ev Event) {
 	prev := d.known[ev.Path]
 	delete(d.known, ev.Path)
 	delete(d.created, ev.Path)
+	delete(d.wrote, ev.Path)
 	delete(d.renamed, ev.Path)
 	if prev != nil && (prev.Kind == KindEmpty || !prev.Valid) {
 		return
 	}
-	s.encrypted = slices.DeleteFunc(s.encrypted, func(x stamped) bool { return x.path == ev.Path })
+	s.fresh = slices.DeleteFunc(s.fresh, func(x stamped) bool { return x.path == ev.Path })
 	// Only documents count as lost: a file whose content canhgac could not
 	// name (a git pack, a cache entry) is no one's document.
 	doc := ExpectedKind(ev.Path) != KindUnknown || (prev != nil && prev.Kind != KindUnknown)
-	if doc {
+	if doc && len(s.fresh) > 0 {
 		// An original removed after its encrypted copy was written.
-		cut := ev.Time.Add(-d.pol.Window)
-		s.encrypted = slices.DeleteFunc(s.encrypted, func(x stamped) bool { return x.t.Before(cut) })
-		for _, e := range s.encrypted {
-			if copyOf(e.path, ev.Path) {
-				d.addFile(s, ev.Path, ev.Time, 1, "replaced "+filepath.Base(ev.Path)+" by an encrypted copy "+filepath.Base(e.path))
-				goto backups
+		if c, ok := d.encryptedCopy(s, ev.Path); ok {
+			d.addFile(s, ev.Path, ev.Time, 1, "replaced "+filepath.Base(ev.Path)+" by an encrypted copy "+filepath.Base(c))
+		} else if last := s.fresh[len(s.fresh)-1]; c == "" && filepath.Dir(last.path) == filepath.Dir(ev.Path) {
+			if fd, err := inspectNew(last.path, KindUnknown); err == nil && fd.EncryptedLooking() {
+				d.addFile(s, ev.Path, ev.Time, 0.5, "deleted "+filepath.Base(ev.Path)+" after writing encrypted files")
 			}
 		}
-		if len(s.encrypted) > 0 && filepath.Dir(s.encrypted[len(s.encrypted)-1].path) == filepath.Dir(ev.Path) {
-			d.addFile(s, ev.Path, ev.Time, 0.5, "deleted "+filepath.Base(ev.Path)+" after writing encrypted files")
-		}
 	}
-backups:
 	for _, b := range d.pol.BackupDirs {
 		if within(ev.Path, b) {
 			s.backupDel = append(s.backupDel, ev.Time)
@@ -403,6 +445,7 @@ func (d *Detector) onRename(s *actorState, ev Event) {
 	delete(d.renamed, ev.From)
 	_, fromNew := d.created[ev.From]
 	delete(d.created, ev.From)
+	delete(d.wrote, ev.From)
 	if fromNew || ev.From == "" {
 		// A new file moved into place (atomic save, rsync, dpkg, or an
 		// encryptor writing a temp file): judge it against what it
@@ -482,39 +525,45 @@ func noteLike(name string) bool {
 	return false
 }
 
-// noteCheck looks at a new small text file: named like a ransom note, or
-// the same text dropped into several folders while files are destroyed.
-func (d *Detector) noteCheck(s *actorState, ev Event, fd Finding) {
-	if fd.Kind != KindText || fd.Size > 64<<10 || fd.Size == 0 {
-		return
-	}
-	if noteLike(filepath.Base(ev.Path)) {
-		s.signals["note-name"] = evidence{ev.Time, 1, "ransom note created: " + filepath.Base(ev.Path)}
-	}
-	f, err := os.Open(ev.Path)
-	if err != nil {
-		return
-	}
-	h := sha256.New()
-	_, err = io.Copy(h, io.LimitReader(f, 64<<10))
-	f.Close()
-	if err != nil {
-		return
-	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	dirs := s.notes[sum]
-	if dirs == nil {
-		if len(s.notes) > 1000 {
-			clear(s.notes)
+// noteExts are the extensions ransom notes are written with.
+var noteExts = map[string]bool{".txt": true, ".html": true, ".htm": true, ".hta": true, ".rtf": true, ".url": true}
+
+// noteCopies hashes the actor's new small text files (once it has
+// destroyed something: copying a tree also creates identical small files)
+// and raises a signal when the same text was dropped into three folders.
+func (d *Detector) noteCopies(s *actorState) {
+	for _, e := range s.texts {
+		f, err := openForInspect(e.path)
+		if err != nil {
+			continue
 		}
-		dirs = map[string]bool{}
-		s.notes[sum] = dirs
+		st, err := f.Stat()
+		if err != nil || !st.Mode().IsRegular() || st.Size() == 0 || st.Size() > 64<<10 {
+			f.Close()
+			continue
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			continue
+		}
+		var sum [32]byte
+		copy(sum[:], h.Sum(nil))
+		dirs := s.notes[sum]
+		if dirs == nil {
+			if len(s.notes) > 1000 {
+				clear(s.notes)
+			}
+			dirs = map[string]bool{}
+			s.notes[sum] = dirs
+		}
+		dirs[filepath.Dir(e.path)] = true
+		if len(dirs) >= 3 {
+			s.signals["note-copies"] = evidence{e.t, 1, fmt.Sprintf("the same text file %s created in %d folders", filepath.Base(e.path), len(dirs))}
+		}
 	}
-	dirs[filepath.Dir(ev.Path)] = true
-	if len(dirs) >= 3 {
-		s.signals["note-copies"] = evidence{ev.Time, 1, fmt.Sprintf("the same text file %s created in %d folders", filepath.Base(ev.Path), len(dirs))}
-	}
+	s.texts = s.texts[:0]
 }
 
 func (d *Detector) addFile(s *actorState, path string, t time.Time, w float64, reason string) {
@@ -553,6 +602,9 @@ func (d *Detector) judge(s *actorState, now time.Time) *Detection {
 		}
 	}
 	score = fileScore
+	if fileScore > 0 && len(s.texts) > 0 {
+		d.noteCopies(s)
+	}
 	for k, e := range s.signals {
 		if e.t.Before(cut) {
 			delete(s.signals, k)
@@ -625,11 +677,14 @@ func (d *Detector) Sweep(now time.Time) {
 	for p, t := range d.created {
 		if t.Before(cut) {
 			delete(d.created, p)
+			delete(d.wrote, p)
 		}
 	}
 	for k, s := range d.actors {
 		d.judge(s, now) // drops expired evidence
-		if len(s.files) == 0 && len(s.signals) == 0 && len(s.encrypted) == 0 {
+		s.fresh = slices.DeleteFunc(s.fresh, func(x stamped) bool { return x.t.Before(cut) })
+		s.texts = slices.DeleteFunc(s.texts, func(x stamped) bool { return x.t.Before(cut) })
+		if len(s.files) == 0 && len(s.signals) == 0 && len(s.fresh) == 0 && len(s.texts) == 0 {
 			delete(d.actors, k)
 		}
 	}

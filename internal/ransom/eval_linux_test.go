@@ -109,7 +109,8 @@ func runVariant(t *testing.T, v variant, withCanaries bool) outcome {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	var simErr error
+	go func() { simErr = cmd.Wait(); close(exited) }()
 	select {
 	case <-exited:
 	case <-time.After(90 * time.Second):
@@ -124,6 +125,9 @@ func runVariant(t *testing.T, v variant, withCanaries bool) outcome {
 	mu.Lock()
 	defer mu.Unlock()
 	out.lost = lostFiles(sums)
+	if !out.detected {
+		t.Logf("%s: simulator exited with %v; watcher %+v", v.name, simErr, w.Stats())
+	}
 	if out.detected {
 		out.after = out.det.Time.Sub(start)
 	}

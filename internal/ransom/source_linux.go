@@ -82,7 +82,15 @@ func newFanotify() (*fanotifySource, error) {
 func (s *fanotifySource) name() string     { return "fanotify" }
 func (s *fanotifySource) attributed() bool { return true }
 func (s *fanotifySource) budget() int      { return readSysInt("/proc/sys/fs/fanotify/max_user_marks") }
-func (s *fanotifySource) close() error     { return s.f.Close() }
+
+// close ends the permission gate first (pending opens are let through),
+// then the event stream.
+func (s *fanotifySource) close() error {
+	if s.perm != nil {
+		s.perm.close()
+	}
+	return s.f.Close()
+}
 
 func dirKey(dir string) (string, error) {
 	h, _, err := unix.NameToHandleAt(unix.AT_FDCWD, dir, 0)
@@ -175,6 +183,7 @@ func (s *fanotifySource) run(emit func(Event)) error {
 	s.emit = emit
 	s.readMu.Unlock()
 	if s.perm != nil {
+		s.perm.wg.Add(1)
 		go s.perm.run()
 	}
 	rc, err := s.f.SyscallConn()
@@ -368,53 +377,70 @@ func (s *fanotifySource) parse(b []byte) {
 	}
 }
 
-// procCache resolves a pid to its executable and user once; short-lived
-// processes may be gone before the event is read, and keep only the pid.
+// procCache resolves a pid to its executable and user. The executable is
+// read every time (one readlink): a pid keeps its number across exec, and
+// a cached name would pin a forked child's writes on its parent's program.
+// The user is cached for a few seconds. A process gone before its event
+// is read keeps only its pid.
 type procCache struct {
 	mu sync.Mutex
 	m  map[int]procEntry
 }
 
 type procEntry struct {
-	a Actor
-	t time.Time
+	uid int
+	t   time.Time
 }
 
 func (c *procCache) lookup(pid int) Actor {
+	a := Actor{Pid: pid, UID: -1}
+	a.Exe, _ = os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	a.Exe = strings.TrimSuffix(a.Exe, " (deleted)")
 	now := time.Now()
 	c.mu.Lock()
-	if e, ok := c.m[pid]; ok && now.Sub(e.t) < 5*time.Second {
-		c.mu.Unlock()
-		return e.a
-	}
+	e, ok := c.m[pid]
 	c.mu.Unlock()
-	a := procActor(pid)
+	if ok && now.Sub(e.t) < 5*time.Second {
+		a.UID = e.uid
+		return a
+	}
+	a.UID = procUID(pid)
 	c.mu.Lock()
 	if c.m == nil || len(c.m) > 8192 {
 		c.m = map[int]procEntry{}
 	}
-	c.m[pid] = procEntry{a, now}
+	c.m[pid] = procEntry{a.UID, now}
 	c.mu.Unlock()
 	return a
 }
 
 func procActor(pid int) Actor {
-	a := Actor{Pid: pid, UID: -1}
+	a := Actor{Pid: pid}
 	a.Exe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	a.Exe = strings.TrimSuffix(a.Exe, " (deleted)")
-	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "Uid:"); ok {
-				if fs := strings.Fields(v); len(fs) > 0 {
-					a.UID, _ = strconv.Atoi(fs[0])
-				}
-				break
-			}
-		}
-		f.Close()
-	}
+	a.UID = procUID(pid)
 	return a
+}
+
+// procUID reads a process's real uid, or -1.
+func procUID(pid int) int {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Uid:"); ok {
+			if fs := strings.Fields(v); len(fs) > 0 {
+				if uid, err := strconv.Atoi(fs[0]); err == nil {
+					return uid
+				}
+			}
+			break
+		}
+	}
+	return -1
 }
 
 // ---- inotify ----

@@ -105,6 +105,7 @@ type Stats struct {
 	Allowed      int64    `json:"allowed_detections"`
 	BaselineDone bool     `json:"baseline_done"`
 	Gated        bool     `json:"gated"`
+	GateEvents   int64    `json:"gate_events"`
 	GateWaits    int64    `json:"gate_waits"`
 	GateDenied   int64    `json:"gate_denied"`
 	MissingRoots []string `json:"missing_roots,omitempty"`
@@ -146,6 +147,7 @@ type Watcher struct {
 	gateMu     sync.Mutex
 	gated      bool
 	recent     map[string]bool      // files created lately: writing them is not overwriting
+	newDirs    map[string]time.Time // folders created lately, until when
 	suspects   map[string]time.Time // actor key -> until
 	flagged    map[string]bool
 	progMu     sync.Mutex
@@ -158,8 +160,9 @@ type Watcher struct {
 
 // gater is a source that can hold back opens (fanotify permission events).
 type gater interface {
-	enableGate(suspect, await func(Actor) bool) error
+	enableGate(suspect, await func(Actor) bool, anySuspect func() bool) error
 	drain()
+	gateEvents() int64
 }
 
 // Start places decoys, begins watching and returns once events flow. A
@@ -211,10 +214,10 @@ func Start(cfg Config) (*Watcher, error) {
 		queue: make(chan Event, cfg.QueueSize), done: make(chan struct{}),
 		det: NewDetector(cfg.Policy, os.Getpid()), canaries: map[string]canary{}, ignore: map[string]int{},
 		watched: map[string]bool{}, roots: roots, pending: map[string]bool{}, allowHash: map[string]string{}, users: map[int]string{},
-		recent: map[string]bool{}, suspects: map[string]time.Time{}, flagged: map[string]bool{}}
+		recent: map[string]bool{}, newDirs: map[string]time.Time{}, suspects: map[string]time.Time{}, flagged: map[string]bool{}}
 	w.progCond = sync.NewCond(&w.progMu)
 	if g, ok := src.(gater); ok && !cfg.NoGate {
-		if err := g.enableGate(w.suspect, w.await); err != nil {
+		if err := g.enableGate(w.suspect, w.await, w.anySuspect); err != nil {
 			w.note = strings.TrimPrefix(w.note+"; ", "; ") + fmt.Sprintf("permission events unavailable (%v): fast encryptors are not held back", err)
 		} else {
 			w.gated = true
@@ -429,6 +432,16 @@ func (w *Watcher) emit(ev Event) {
 		w.dropped.Add(1) // kernel queue overflow
 		return
 	}
+	if w.gated && ev.IsDir && (ev.Op == OpCreate || ev.Op == OpRename) {
+		// Files created in a new folder before it was marked arrive as
+		// writes without a create: they are new, not overwrites.
+		w.gateMu.Lock()
+		if len(w.newDirs) > 10_000 {
+			clear(w.newDirs)
+		}
+		w.newDirs[ev.Path] = ev.Time.Add(suspectFor)
+		w.gateMu.Unlock()
+	}
 	if w.gated && !ev.IsDir && ev.Actor.Pid != 0 {
 		w.gateMu.Lock()
 		switch ev.Op {
@@ -438,12 +451,15 @@ func (w *Watcher) emit(ev Event) {
 			}
 			w.recent[ev.Path] = true
 		case OpWrite:
+			if w.inNewDir(ev.Path, ev.Time) {
+				break
+			}
 			if !w.recent[ev.Path] {
-				w.suspects[ev.Actor.key()] = ev.Time.Add(10 * time.Second)
+				w.suspects[ev.Actor.key()] = ev.Time.Add(suspectFor)
 			}
 		case OpDelete, OpRename:
 			if ev.From != "" || ev.Op == OpDelete {
-				w.suspects[ev.Actor.key()] = ev.Time.Add(10 * time.Second)
+				w.suspects[ev.Actor.key()] = ev.Time.Add(suspectFor)
 			}
 			delete(w.recent, ev.Path)
 		}
@@ -618,6 +634,20 @@ func (w *Watcher) newTree(dir string) {
 // folder was emptied by a person, say), re-watches roots that were deleted
 // and created again, and forgets old bookkeeping.
 func (w *Watcher) housekeep(now time.Time) {
+	if w.gated {
+		w.gateMu.Lock()
+		for k, until := range w.suspects {
+			if now.After(until) {
+				delete(w.suspects, k)
+			}
+		}
+		for k, until := range w.newDirs {
+			if now.After(until) {
+				delete(w.newDirs, k)
+			}
+		}
+		w.gateMu.Unlock()
+	}
 	w.mu.Lock()
 	w.det.Sweep(now)
 	var lost []string
@@ -664,6 +694,21 @@ func (w *Watcher) housekeep(now time.Time) {
 	}
 }
 
+// inNewDir reports whether a folder above path was created lately (its
+// subfolders may have been created before they were marked, so the
+// creation of the files in them was not seen). gateMu is held.
+func (w *Watcher) inNewDir(path string, t time.Time) bool {
+	if len(w.newDirs) == 0 {
+		return false
+	}
+	for p, i := filepath.Dir(path), 0; i < 16 && len(p) > 1; p, i = filepath.Dir(p), i+1 {
+		if until, ok := w.newDirs[p]; ok && t.Before(until) {
+			return true
+		}
+	}
+	return false
+}
+
 // suspect tells the gate whether an open by a must wait for the analysis:
 // a has overwritten, renamed or deleted files in the last ten seconds, and
 // has not already been detected under the alert-only response.
@@ -684,6 +729,17 @@ func (w *Watcher) suspect(a Actor) bool {
 	}
 	return true
 }
+
+// anySuspect reports whether any process is suspect or detected now.
+func (w *Watcher) anySuspect() bool {
+	w.gateMu.Lock()
+	defer w.gateMu.Unlock()
+	return len(w.suspects) > 0 || (len(w.flagged) > 0 && w.cfg.Respond != RespondAlert)
+}
+
+// suspectFor is how long a process that overwrote, renamed or deleted a
+// file stays suspect (its opens held for the analysis).
+const suspectFor = 10 * time.Second
 
 // gateTimeout bounds how long an open waits for the analysis, so a stalled
 // watcher slows a suspect down but never hangs it.
@@ -706,7 +762,7 @@ func (w *Watcher) await(a Actor) bool {
 	defer t.Stop()
 	w.progMu.Lock()
 	target := w.enqueued
-	for w.processed < target && time.Now().Before(deadline) {
+	for w.processed < target && time.Now().Before(deadline) && !w.closed() {
 		w.progCond.Wait()
 	}
 	w.progMu.Unlock()
@@ -810,7 +866,7 @@ func (w *Watcher) Stats() Stats {
 		Known: w.det.Known(), Events: w.events.Load(), Dropped: w.dropped.Load(),
 		Coalesced: w.coalesced.Load(), Inspected: w.det.Inspected, Unreadable: w.det.Unreadable,
 		Skipped: w.skipped, Detections: w.detections.Load(), Allowed: w.allowed.Load(),
-		BaselineDone: w.baselineDone.Load(), Gated: w.gated, GateWaits: w.gateWaits.Load(),
+		BaselineDone: w.baselineDone.Load(), Gated: w.gated, GateEvents: w.gateEvents(), GateWaits: w.gateWaits.Load(),
 		GateDenied: w.gateDenied.Load()}
 	for r, present := range w.roots {
 		if !present {
@@ -818,6 +874,13 @@ func (w *Watcher) Stats() Stats {
 		}
 	}
 	return st
+}
+
+func (w *Watcher) gateEvents() int64 {
+	if g, ok := w.src.(gater); ok {
+		return g.gateEvents()
+	}
+	return 0
 }
 
 // Canaries lists the decoys in place.
@@ -841,6 +904,9 @@ func (w *Watcher) Close() error {
 	default:
 	}
 	close(w.done)
+	w.progMu.Lock()
+	w.progCond.Broadcast() // gate waits end now
+	w.progMu.Unlock()
 	err := w.src.close()
 	w.wg.Wait()
 	w.mu.Lock()
