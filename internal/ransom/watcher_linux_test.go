@@ -30,6 +30,15 @@ func (d *detections) count() int { d.mu.Lock(); defer d.mu.Unlock(); return len(
 
 func (d *detections) first() Detection { d.mu.Lock(); defer d.mu.Unlock(); return d.list[0] }
 
+// needRoot skips tests that need fanotify (root): process attribution, the
+// permission gate, killing the simulator.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("needs root for fanotify")
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -97,6 +106,7 @@ func TestInotifyFallbackDetectsWithoutAttribution(t *testing.T) {
 // Decoys sit first and last in each watched folder; touching one is a
 // detection on its own; deleting one with its folder is not.
 func TestDecoys(t *testing.T) {
+	needRoot(t)
 	dir := t.TempDir()
 	for _, sub := range []string{"a", "b/c", "gone"} {
 		os.MkdirAll(filepath.Join(dir, sub), 0o755)
@@ -157,6 +167,7 @@ func TestDecoys(t *testing.T) {
 // emptied and recreated, say), and the watcher keeps watching a folder
 // that is deleted and created again.
 func TestWatchedFolderDeletedAndRecreated(t *testing.T) {
+	needRoot(t)
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "share")
 	writeCorpus(t, dir)
