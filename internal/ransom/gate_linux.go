@@ -171,6 +171,8 @@ func (s *fanotifySource) enableGate(suspect, await func(Actor) bool, anySuspect 
 	g.anySuspect = anySuspect
 	g.drain = s.drain
 	s.perm = g
+	g.wg.Add(1)
+	go g.run()
 	return nil
 }
 

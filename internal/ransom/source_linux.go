@@ -182,10 +182,6 @@ func (s *fanotifySource) run(emit func(Event)) error {
 	s.readMu.Lock()
 	s.emit = emit
 	s.readMu.Unlock()
-	if s.perm != nil {
-		s.perm.wg.Add(1)
-		go s.perm.run()
-	}
 	rc, err := s.f.SyscallConn()
 	if err != nil {
 		return err
