@@ -223,10 +223,10 @@ func TestAgentRansomwareDetectionBecomesCriticalAlert(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "agent.json")
 	run(t, "", "agent", "enroll", "--server", p.url, "--token", tok.Token, "--server-fingerprint", m[1], "--state", state)
 
-	share := t.TempDir()
+	share, www := t.TempDir(), t.TempDir()
 	officeFiles(t, share, 200)
 	agentCmd := command("agent", "run", "--state", state, "--queue", filepath.Join(filepath.Dir(state), "queue"),
-		"--ransom-dir", share, "--ransom-respond", "kill")
+		"--ransom-dir", share, "--ransom-respond", "kill", "--web-root", www)
 	var logs syncBuffer
 	agentCmd.Stdout, agentCmd.Stderr = &logs, &logs
 	if err := agentCmd.Start(); err != nil {
@@ -294,5 +294,17 @@ func TestAgentRansomwareDetectionBecomesCriticalAlert(t *testing.T) {
 	}
 	if len(list(other)) != 0 {
 		t.Errorf("another agency's officer sees the ransomware alert")
+	}
+
+	// A web shell dropped into the web root becomes a webshell_suspected alert.
+	if err := os.WriteFile(filepath.Join(www, "upload.php"), []byte(`<?php @eval($_POST['x']); ?>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a webshell_suspected alert", func() bool {
+		code, body := tlsRequest(t, p.url, "GET", "/api/v1/alerts?kind=webshell_suspected", own, nil)
+		return code == 200 && strings.Contains(string(body), "upload.php")
+	})
+	if code, body := tlsRequest(t, p.url, "GET", "/api/v1/alerts?kind=webshell_suspected", other, nil); code != 200 || strings.Contains(string(body), "upload.php") {
+		t.Errorf("another agency's officer sees the web shell alert: %d %s", code, body)
 	}
 }

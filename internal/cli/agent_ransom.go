@@ -17,6 +17,7 @@ type ransomFlags struct {
 	dirs     listFlag
 	excludes listFlag
 	allow    listFlag
+	webRoots listFlag
 	respond  string
 }
 
@@ -25,6 +26,7 @@ func (rf *ransomFlags) register(env *Env, fs *flag.FlagSet) {
 	fs.Var(&rf.dirs, "ransom-dir", "folder to watch for ransomware (repeatable; default: home, shared, web, database-dump and backup folders that exist)")
 	fs.Var(&rf.excludes, "ransom-exclude", "path prefix or glob the ransomware watcher leaves out (repeatable)")
 	fs.Var(&rf.allow, "ransom-allow", "executable path or sha256:<hex> the ransomware watcher never reports (repeatable)")
+	fs.Var(&rf.webRoots, "web-root", "web root checked for web shells (repeatable; default: /var/www, /srv/www, /usr/share/nginx/html or C:\\inetpub\\wwwroot where they exist)")
 	fs.StringVar(&rf.respond, "ransom-respond", envDefault(env, "ransom-respond", "alert"), "response to ransomware: alert, suspend or kill the process tree")
 }
 
@@ -37,6 +39,21 @@ func defaultRansomDirs() []string {
 	} else {
 		cand = []string{"/home", "/root", "/srv", "/var/www", "/var/backups", "/backup", "/backups",
 			"/data", "/var/lib/mysql-files", "/var/lib/postgresql/backups", "/opt/backup"}
+	}
+	var out []string
+	for _, d := range cand {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// defaultWebRoots are the usual web server document roots that exist here.
+func defaultWebRoots() []string {
+	cand := []string{"/var/www", "/srv/www", "/usr/share/nginx/html"}
+	if runtime.GOOS == "windows" {
+		cand = []string{`C:\inetpub\wwwroot`}
 	}
 	var out []string
 	for _, d := range cand {
@@ -79,8 +96,17 @@ func (rf *ransomFlags) start(a *agent.Agent, log *slog.Logger, ownDirs ...string
 	if len(dirs) == 0 {
 		return note("no folder to watch")
 	}
-	cfg := ransom.Config{Dirs: dirs, Exclude: append(append([]string{}, rf.excludes...), ownDirs...), Allow: rf.allow,
+	webRoots := []string(rf.webRoots)
+	if len(webRoots) == 0 && len(rf.dirs) == 0 {
+		webRoots = defaultWebRoots()
+	}
+	cfg := ransom.Config{Dirs: dirs, WebRoots: webRoots, Exclude: append(append([]string{}, rf.excludes...), ownDirs...), Allow: rf.allow,
 		Respond: resp, Log: log,
+		OnWebshell: func(f ransom.WebshellFinding) {
+			if err := a.Emit(ransom.WebshellEventKind, f); err != nil {
+				log.Error("web shell finding not queued", "err", err)
+			}
+		},
 		OnDetection: func(d ransom.Detection, action string) {
 			if err := a.Emit(ransom.EventKind, ransom.AgentEvent{Detection: d, Action: action}); err != nil {
 				log.Error("ransomware detection not queued", "err", err)

@@ -172,6 +172,7 @@ func runServe(env *Env, args []string) error {
 		return err
 	}
 	agents.HandleEvents(ransom.EventKind, ransom.AlertOnDetection(alerts))
+	agents.HandleEvents(ransom.WebshellEventKind, ransom.AlertOnWebshell(alerts))
 	api.RegisterFleet(srv, agents)
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -85,4 +86,41 @@ func DetectionAlert(a fleet.Agent, ev AgentEvent) alert.Alert {
 		Title: title, Details: details.String(), Evidence: evidence,
 		Labels: map[string]string{"host": clip(a.Hostname, 100), "exe": clip(ev.Actor.Exe, 300),
 			"pid": strconv.Itoa(ev.Actor.Pid), "user": clip(ev.Actor.User, 64), "action": clip(ev.Action, 300)}}
+}
+
+// WebshellEventKind is the agent event that carries a web shell finding.
+const WebshellEventKind = "fim.webshell"
+
+// WebshellAlertKind is the alert a web shell finding raises.
+const WebshellAlertKind = "webshell_suspected"
+
+// AlertOnWebshell returns the fleet event handler that raises a high
+// webshell_suspected alert for each web shell an agent finds, on the
+// agent's machine and agency; the same file again updates one alert.
+func AlertOnWebshell(r Raiser) fleet.EventHandler {
+	return func(ctx context.Context, a fleet.Agent, e fleet.Event) error {
+		var f WebshellFinding
+		if err := json.Unmarshal(e.Data, &f); err != nil || f.Path == "" {
+			return nil
+		}
+		_, err := r.Raise(ctx, WebshellAlert(a, f))
+		return err
+	}
+}
+
+// WebshellAlert builds the alert for a web shell found on an agent's machine.
+func WebshellAlert(a fleet.Agent, f WebshellFinding) alert.Alert {
+	agency := a.AgencyID
+	var details strings.Builder
+	fmt.Fprintf(&details, "Host %s: %s (web root %s, %d bytes, sha256 %s) score %.0f; written by %s (pid %d, user %s).\n",
+		a.Hostname, clip(f.Path, 500), clip(f.Root, 300), f.Size, clip(f.SHA256, 64), f.Score, clip(f.Actor.Exe, 300),
+		f.Actor.Pid, clip(f.Actor.User, 64))
+	for _, r := range f.Reasons[:min(len(f.Reasons), 10)] {
+		fmt.Fprintf(&details, "- %s\n", clip(r, 300))
+	}
+	return alert.Alert{Source: "fim", Kind: WebshellAlertKind, Severity: alert.High,
+		DedupKey: fmt.Sprintf("agent:%d:%s", a.ID, clip(f.Path, 500)), AssetID: a.AssetID, AgencyID: &agency,
+		Title: "Nghi webshell trên " + clip(a.Hostname, 100) + ": " + clip(filepath.Base(f.Path), 100), Details: details.String(),
+		Evidence: []alert.Evidence{{Kind: "file", Ref: clip(f.Path, 1000), Note: "sha256 " + clip(f.SHA256, 64)}},
+		Labels:   map[string]string{"host": clip(a.Hostname, 100), "path": clip(f.Path, 500), "sha256": clip(f.SHA256, 64)}}
 }

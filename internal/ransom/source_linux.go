@@ -349,18 +349,25 @@ func (s *fanotifySource) parse(b []byte) {
 			emit(ev)
 		case path == "":
 			continue // a directory no longer watched
-		case mask&unix.FAN_CREATE != 0:
-			ev.Op, ev.Path = OpCreate, path
-			emit(ev)
-		case mask&unix.FAN_DELETE != 0:
-			ev.Op, ev.Path = OpDelete, path
-			if ev.IsDir {
-				s.forget(path)
+		default:
+			// The kernel merges events on the same name that are still
+			// queued: one record may say created, written and deleted.
+			ev.Path = path
+			if mask&unix.FAN_CREATE != 0 {
+				ev.Op = OpCreate
+				emit(ev)
 			}
-			emit(ev)
-		case mask&unix.FAN_CLOSE_WRITE != 0:
-			ev.Op, ev.Path = OpWrite, path
-			emit(ev)
+			if mask&unix.FAN_CLOSE_WRITE != 0 {
+				ev.Op = OpWrite
+				emit(ev)
+			}
+			if mask&unix.FAN_DELETE != 0 {
+				ev.Op = OpDelete
+				if ev.IsDir {
+					s.forget(path)
+				}
+				emit(ev)
+			}
 		}
 	}
 	if s.movedFrom != nil { // never paired: moved out of the tree

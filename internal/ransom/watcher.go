@@ -73,6 +73,12 @@ type Config struct {
 	Allow []string
 	// ForceInotify uses inotify even where fanotify is available.
 	ForceInotify bool
+	// WebRoots are folders a web server serves: new or changed executable
+	// web files there are checked for web shell traits (they are watched
+	// too, as Dirs are).
+	WebRoots []string
+	// OnWebshell is called for each web shell found under a web root.
+	OnWebshell func(WebshellFinding)
 	// NoGate turns off holding back suspect processes' opens (fanotify
 	// permission events) until their earlier writes are analysed.
 	NoGate bool
@@ -102,6 +108,7 @@ type Stats struct {
 	Unreadable   int64    `json:"unreadable"`
 	Skipped      int64    `json:"skipped_unreadable_dirs"`
 	Detections   int64    `json:"detections"`
+	Webshells    int64    `json:"webshells"`
 	Allowed      int64    `json:"allowed_detections"`
 	BaselineDone bool     `json:"baseline_done"`
 	Gated        bool     `json:"gated"`
@@ -138,8 +145,8 @@ type Watcher struct {
 	pendMu  sync.Mutex
 	pending map[string]bool // writes queued and not yet analysed
 
-	events, dropped, coalesced, detections, allowed atomic.Int64
-	baselineDone                                    atomic.Bool
+	events, dropped, coalesced, detections, allowed, webshells atomic.Int64
+	baselineDone                                               atomic.Bool
 
 	// The permission gate's view, kept by emit (the reader goroutine):
 	// which programs overwrote, renamed or deleted files lately, which were
@@ -168,7 +175,7 @@ type gater interface {
 // Start places decoys, begins watching and returns once events flow. A
 // baseline of the files' content is taken in the background.
 func Start(cfg Config) (*Watcher, error) {
-	if len(cfg.Dirs) == 0 {
+	if len(cfg.Dirs)+len(cfg.WebRoots) == 0 {
 		return nil, errors.New("no folder to watch")
 	}
 	if cfg.Respond == "" {
@@ -188,7 +195,16 @@ func Start(cfg Config) (*Watcher, error) {
 	}
 	roots := map[string]bool{}
 	var dirs []string
-	for _, d := range cfg.Dirs {
+	var webRoots []string
+	for _, d := range cfg.WebRoots {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("web root %s: %w", d, err)
+		}
+		webRoots = append(webRoots, abs)
+	}
+	cfg.WebRoots = webRoots
+	for _, d := range append(slices.Clone(cfg.Dirs), webRoots...) {
 		abs, err := filepath.Abs(d)
 		if err != nil {
 			return nil, fmt.Errorf("watch %s: %w", d, err)
@@ -570,6 +586,38 @@ func (w *Watcher) handle(ev Event) {
 	if d != nil {
 		w.report(d)
 	}
+	if len(w.cfg.WebRoots) > 0 && !ev.IsDir && (ev.Op == OpWrite || ev.Op == OpRename) && IsWebExecutable(ev.Path) &&
+		(ev.Actor.Pid == 0 || ev.Actor.Pid != os.Getpid()) {
+		w.checkWeb(ev)
+	}
+}
+
+// checkWeb looks at an executable web file written or moved under a web root.
+func (w *Watcher) checkWeb(ev Event) {
+	for _, root := range w.cfg.WebRoots {
+		if !within(ev.Path, root) {
+			continue
+		}
+		isNew := ev.Op == OpRename
+		w.mu.Lock()
+		if _, ok := w.det.created[ev.Path]; ok {
+			isNew = true
+		}
+		w.mu.Unlock()
+		f, err := checkWebFile(ev.Path, root, ev.Actor, isNew, ev.Time)
+		if err != nil || f == nil {
+			return
+		}
+		if f.Actor.Pid != 0 && f.Actor.User == "" {
+			f.Actor.User = w.userName(f.Actor.UID)
+		}
+		w.webshells.Add(1)
+		w.log.Warn("web shell suspected", "path", f.Path, "score", f.Score, "reasons", strings.Join(f.Reasons, "; "))
+		if w.cfg.OnWebshell != nil {
+			w.cfg.OnWebshell(*f)
+		}
+		return
+	}
 }
 
 // scanProcesses watches for commands that delete shadow copies or backups:
@@ -865,7 +913,7 @@ func (w *Watcher) Stats() Stats {
 		Unwatched: w.unwatched, UnwatchedEx: slices.Clone(w.unwatchedEx), Canaries: len(w.canaries),
 		Known: w.det.Known(), Events: w.events.Load(), Dropped: w.dropped.Load(),
 		Coalesced: w.coalesced.Load(), Inspected: w.det.Inspected, Unreadable: w.det.Unreadable,
-		Skipped: w.skipped, Detections: w.detections.Load(), Allowed: w.allowed.Load(),
+		Skipped: w.skipped, Detections: w.detections.Load(), Webshells: w.webshells.Load(), Allowed: w.allowed.Load(),
 		BaselineDone: w.baselineDone.Load(), Gated: w.gated, GateEvents: w.gateEvents(), GateWaits: w.gateWaits.Load(),
 		GateDenied: w.gateDenied.Load()}
 	for r, present := range w.roots {

@@ -347,3 +347,44 @@ func TestCloseReleasesTheKernelGroups(t *testing.T) {
 		t.Fatalf("reading after Close: %v %s", err, out)
 	}
 }
+
+// A web shell written into a web root by another process is reported with
+// its traits, hash and writer; an ordinary page next to it is not.
+func TestWebshellInWebRoot(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	os.MkdirAll(filepath.Join(root, "wp-content", "uploads"), 0o755)
+	os.WriteFile(filepath.Join(root, "index.php"), []byte(benignWeb["wordpress index"]), 0o644)
+	var mu sync.Mutex
+	var found []WebshellFinding
+	w, err := Start(Config{WebRoots: []string{root}, NoCanaries: true, OnWebshell: func(f WebshellFinding) {
+		mu.Lock()
+		found = append(found, f)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	page := filepath.Join(root, "lien-he.php")
+	shell := filepath.Join(root, "wp-content", "uploads", "thumb.php")
+	// The writer lives on a moment, as a real one does, so that its
+	// executable can still be read when the event is.
+	if err := exec.Command("sh", "-c", "printf '%s' \"$1\" > "+page+"; printf '%s' \"$2\" > "+shell+"; sleep 1", "sh",
+		benignWeb["form handler"], webshells["china chopper"]).Run(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the web shell reported", func() bool { mu.Lock(); defer mu.Unlock(); return len(found) > 0 })
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(found) != 1 {
+		t.Fatalf("%d findings, want only the shell: %+v", len(found), found)
+	}
+	f := found[0]
+	if f.Path != shell || f.Root != root || !f.New || len(f.SHA256) != 64 || f.Score < WebshellThreshold || len(f.Reasons) == 0 {
+		t.Errorf("finding %+v", f)
+	}
+	if os.Getuid() == 0 && (f.Actor.Pid == 0 || !strings.HasSuffix(f.Actor.Exe, "sh")) {
+		t.Errorf("finding not attributed to the shell: %+v", f.Actor)
+	}
+}
