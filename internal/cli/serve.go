@@ -173,6 +173,7 @@ func runServe(env *Env, args []string) error {
 	}
 	agents.HandleEvents(ransom.EventKind, ransom.AlertOnDetection(alerts))
 	agents.HandleEvents(ransom.WebshellEventKind, ransom.AlertOnWebshell(alerts))
+	agents.HandleEvents(ransom.FIMEventKind, ransom.AlertOnFIMChange(alerts))
 	api.RegisterFleet(srv, agents)
 	ui.Register(srv)
 	ui.RegisterAlerts(srv, alerts)

