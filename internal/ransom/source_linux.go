@@ -108,7 +108,7 @@ func dirKey(dir string) (string, error) {
 	return string(append(b, h.Bytes()...)), nil
 }
 
-func (s *fanotifySource) add(dir string) error {
+func (s *fanotifySource) add(dir string, gate bool) error {
 	key, err := dirKey(dir)
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ func (s *fanotifySource) add(dir string) error {
 	if err != nil {
 		return err
 	}
-	if s.perm != nil {
+	if s.perm != nil && gate {
 		s.perm.add(dir)
 	}
 	s.mu.Lock()
@@ -474,7 +474,7 @@ func (s *inotifySource) close() error     { return s.f.Close() }
 const inMask = unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
 	unix.IN_ONLYDIR | unix.IN_EXCL_UNLINK
 
-func (s *inotifySource) add(dir string) error {
+func (s *inotifySource) add(dir string, _ bool) error {
 	wd, err := unix.InotifyAddWatch(s.fd, dir, inMask)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ import (
 // A source reports file events for the directories it is told to watch
 // (each directory alone, not recursively: the Watcher adds subdirectories).
 type source interface {
-	add(dir string) error
+	add(dir string, gate bool) error // gate: hold suspects' opens here too
 	remove(dir string)
 	run(emit func(Event)) error // until close
 	close() error
@@ -422,7 +422,25 @@ func (w *Watcher) listFiles(dir string, out chan<- string) {
 
 // watch adds one directory within the budget; beyond it the directory is
 // counted as unwatched.
-func (w *Watcher) watch(dir string) {
+func (w *Watcher) watch(dir string) { w.watchGated(dir, !w.isSystem(dir)) }
+
+// isSystem reports whether dir is under a system path: those folders are
+// watched for changes, but their opens (every exec of /usr/bin) are never
+// held by the gate.
+func (w *Watcher) isSystem(dir string) bool {
+	return w.fim != nil && w.fim.covers(dir) && !w.underDirs(dir)
+}
+
+func (w *Watcher) underDirs(dir string) bool {
+	for _, d := range append(slices.Clone(w.cfg.Dirs), w.cfg.WebRoots...) {
+		if within(dir, d) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Watcher) watchGated(dir string, gate bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.watched[dir] {
@@ -435,7 +453,7 @@ func (w *Watcher) watch(dir string) {
 		}
 		return
 	}
-	if err := w.src.add(dir); err != nil {
+	if err := w.src.add(dir, gate); err != nil {
 		w.skipped++
 		return
 	}

