@@ -4,11 +4,13 @@ import (
 	"flag"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
 	"canhgac/internal/agent"
 	"canhgac/internal/ransom"
+	"canhgac/internal/textfold"
 )
 
 // ransomFlags configure the agent's ransomware watcher.
@@ -118,7 +120,16 @@ func (rf *ransomFlags) start(a *agent.Agent, log *slog.Logger, ownDirs ...string
 			fimPaths = defaultFIMPaths()
 		}
 	}
-	cfg := ransom.Config{Dirs: dirs, WebRoots: webRoots, SystemPaths: fimPaths, Exclude: append(append([]string{}, rf.excludes...), ownDirs...), Allow: rf.allow,
+	// Mass deletion in backup folders is evidence: the watched folders
+	// named for backups (backup, sao lưu) are those.
+	var backupDirs []string
+	for _, d := range dirs {
+		n := strings.ToLower(textfold.Fold(filepath.Base(d)))
+		if strings.Contains(n, "backup") || strings.Contains(strings.ReplaceAll(n, "-", " "), "sao luu") || strings.Contains(n, "saoluu") {
+			backupDirs = append(backupDirs, d)
+		}
+	}
+	cfg := ransom.Config{Dirs: dirs, WebRoots: webRoots, SystemPaths: fimPaths, Policy: ransom.Policy{BackupDirs: backupDirs}, Exclude: append(append([]string{}, rf.excludes...), ownDirs...), Allow: rf.allow,
 		Respond: resp, Log: log,
 		OnFIMChange: func(c ransom.FIMChange) {
 			if err := a.Emit(ransom.FIMEventKind, c); err != nil {

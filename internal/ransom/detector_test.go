@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -209,5 +210,31 @@ func TestRecoveryKillerCommands(t *testing.T) {
 		if r, ok := recoveryKiller(c); ok {
 			t.Errorf("%q taken for %s", c, r)
 		}
+	}
+}
+
+// Mass deletion in a backup folder is evidence, not a detection on its own
+// (backup rotation deletes too); with a destroyed file it is.
+func TestMassDeletionInBackups(t *testing.T) {
+	f := newFixture(t)
+	backups := filepath.Join(f.dir, "sao-luu")
+	f.d = NewDetector(Policy{BackupDirs: []string{backups}}, 1)
+	for i := range 25 {
+		p := f.doc(filepath.Join("sao-luu", "csdl-"+string(rune('a'+i))+".sql"))
+		os.Remove(p)
+		if det := f.handle(Event{Op: OpDelete, Path: p}); det != nil {
+			t.Fatalf("backup rotation alone detected: %+v", det)
+		}
+	}
+	det := f.encryptInPlace(f.doc("a.txt"))
+	if det == nil {
+		t.Fatal("mass deletion of backups and a destroyed file not detected")
+	}
+	found := false
+	for _, r := range det.Reasons {
+		found = found || strings.Contains(r, "backup")
+	}
+	if !found {
+		t.Errorf("reasons %v do not mention the backups", det.Reasons)
 	}
 }
