@@ -57,8 +57,7 @@ type fanotifySource struct {
 	f      *os.File
 	rename bool // FAN_RENAME (Linux 5.17+) reports both names in one event
 	mu     sync.Mutex
-	byKey  map[string]string // fsid+handle -> directory path
-	byPath map[string]string
+	dirs   dirIndex[string] // fsid+handle <-> directory path
 	procs  procCache
 
 	readMu    sync.Mutex // one reader at a time: run, or drain for the gate
@@ -76,7 +75,7 @@ func newFanotify() (*fanotifySource, error) {
 		return nil, err
 	}
 	return &fanotifySource{fd: fd, f: os.NewFile(uintptr(fd), "fanotify"), rename: true,
-		byKey: map[string]string{}, byPath: map[string]string{}, buf: make([]byte, 256<<10)}, nil
+		dirs: newDirIndex[string](), buf: make([]byte, 256<<10)}, nil
 }
 
 func (s *fanotifySource) name() string     { return "fanotify" }
@@ -130,11 +129,7 @@ func (s *fanotifySource) add(dir string, gate bool) error {
 		s.perm.add(dir)
 	}
 	s.mu.Lock()
-	if old, ok := s.byPath[dir]; ok {
-		delete(s.byKey, old)
-	}
-	s.byKey[key] = dir
-	s.byPath[dir] = key
+	s.dirs.set(dir, key)
 	s.mu.Unlock()
 	return nil
 }
@@ -149,28 +144,55 @@ func (s *fanotifySource) remove(dir string) {
 
 func (s *fanotifySource) forget(dir string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	prefix := dir + "/"
-	for p, k := range s.byPath {
-		if p == dir || strings.HasPrefix(p, prefix) {
-			delete(s.byPath, p)
-			delete(s.byKey, k)
-		}
-	}
+	s.dirs.forget(dir)
+	s.mu.Unlock()
 }
 
 // moved re-points the remembered paths of a renamed directory tree: the
 // handles stay the same, the names change.
 func (s *fanotifySource) moved(from, to string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	prefix := from + "/"
-	for p, k := range s.byPath {
-		if p == from || strings.HasPrefix(p, prefix) {
+	s.dirs.moved(from, to)
+	s.mu.Unlock()
+}
+
+// dirIndex maps watched directories to the kernel's name for them (a file
+// handle, a watch descriptor) and back; its owner holds the lock.
+type dirIndex[K comparable] struct {
+	byPath map[string]K
+	byKey  map[K]string
+}
+
+func newDirIndex[K comparable]() dirIndex[K] {
+	return dirIndex[K]{byPath: map[string]K{}, byKey: map[K]string{}}
+}
+
+func (x dirIndex[K]) set(dir string, k K) {
+	if old, ok := x.byPath[dir]; ok {
+		delete(x.byKey, old)
+	}
+	x.byPath[dir] = k
+	x.byKey[k] = dir
+}
+
+// forget drops dir and everything below it.
+func (x dirIndex[K]) forget(dir string) {
+	for p, k := range x.byPath {
+		if within(p, dir) {
+			delete(x.byPath, p)
+			delete(x.byKey, k)
+		}
+	}
+}
+
+// moved renames dir and everything below it from from to to.
+func (x dirIndex[K]) moved(from, to string) {
+	for p, k := range x.byPath {
+		if within(p, from) {
 			np := to + p[len(from):]
-			delete(s.byPath, p)
-			s.byPath[np] = k
-			s.byKey[k] = np
+			delete(x.byPath, p)
+			x.byPath[np] = k
+			x.byKey[k] = np
 		}
 	}
 }
@@ -290,7 +312,7 @@ func (s *fanotifySource) parse(b []byte) {
 				name = name[:i]
 			}
 			s.mu.Lock()
-			dir, ok := s.byKey[string(key)]
+			dir, ok := s.dirs.byKey[string(key)]
 			s.mu.Unlock()
 			p := ""
 			if ok {
@@ -452,8 +474,7 @@ type inotifySource struct {
 	fd     int
 	f      *os.File
 	mu     sync.Mutex
-	byWD   map[int32]string
-	byPath map[string]int32
+	dirs   dirIndex[int32] // watch descriptor <-> directory path
 	queued atomic.Int64
 }
 
@@ -463,7 +484,7 @@ func newInotify() (*inotifySource, error) {
 		return nil, err
 	}
 	return &inotifySource{fd: fd, f: os.NewFile(uintptr(fd), "inotify"),
-		byWD: map[int32]string{}, byPath: map[string]int32{}}, nil
+		dirs: newDirIndex[int32]()}, nil
 }
 
 func (s *inotifySource) name() string     { return "inotify" }
@@ -480,15 +501,14 @@ func (s *inotifySource) add(dir string, _ bool) error {
 		return err
 	}
 	s.mu.Lock()
-	s.byWD[int32(wd)] = dir
-	s.byPath[dir] = int32(wd)
+	s.dirs.set(dir, int32(wd))
 	s.mu.Unlock()
 	return nil
 }
 
 func (s *inotifySource) remove(dir string) {
 	s.mu.Lock()
-	wd, ok := s.byPath[dir]
+	wd, ok := s.dirs.byPath[dir]
 	s.mu.Unlock()
 	if ok {
 		_, _ = unix.InotifyRmWatch(s.fd, uint32(wd))
@@ -498,28 +518,14 @@ func (s *inotifySource) remove(dir string) {
 
 func (s *inotifySource) forget(dir string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	prefix := dir + "/"
-	for p, wd := range s.byPath {
-		if p == dir || strings.HasPrefix(p, prefix) {
-			delete(s.byPath, p)
-			delete(s.byWD, wd)
-		}
-	}
+	s.dirs.forget(dir)
+	s.mu.Unlock()
 }
 
 func (s *inotifySource) moved(from, to string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	prefix := from + "/"
-	for p, wd := range s.byPath {
-		if p == from || strings.HasPrefix(p, prefix) {
-			np := to + p[len(from):]
-			delete(s.byPath, p)
-			s.byPath[np] = wd
-			s.byWD[wd] = np
-		}
-	}
+	s.dirs.moved(from, to)
+	s.mu.Unlock()
 }
 
 func (s *inotifySource) run(emit func(Event)) error {
@@ -560,14 +566,14 @@ func (s *inotifySource) run(emit func(Event)) error {
 				continue
 			}
 			s.mu.Lock()
-			dir, ok := s.byWD[wd]
+			dir, ok := s.dirs.byKey[wd]
 			s.mu.Unlock()
 			if mask&unix.IN_IGNORED != 0 {
 				s.mu.Lock()
-				if ok && s.byPath[dir] == wd {
-					delete(s.byPath, dir)
+				if ok && s.dirs.byPath[dir] == wd {
+					delete(s.dirs.byPath, dir)
 				}
-				delete(s.byWD, wd)
+				delete(s.dirs.byKey, wd)
 				s.mu.Unlock()
 				continue
 			}

@@ -1,6 +1,7 @@
 package ransom
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -461,5 +462,37 @@ func TestLineDiff(t *testing.T) {
 	}
 	if d := lineDiff(nil, []byte("x\n")); d != "+x" {
 		t.Errorf("diff of a new file %q", d)
+	}
+}
+
+// A watched folder renamed inside the tree keeps being watched under its
+// new name, with either event source.
+func TestRenamedFolderIsFollowed(t *testing.T) {
+	for _, inotify := range []bool{false, true} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "a", "sub"), 0o755)
+		for _, n := range []string{"a/sub/1.txt", "a/sub/2.txt"} {
+			os.WriteFile(filepath.Join(dir, n), bytes.Repeat([]byte("Báo cáo tuần.\n"), 500), 0o644)
+		}
+		var got detections
+		w, err := Start(Config{Dirs: []string{dir}, NoCanaries: true, ForceInotify: inotify, OnDetection: got.add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(dir, "a"), filepath.Join(dir, "b")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		sub := filepath.Join(dir, "b", "sub")
+		if err := exec.Command("sh", "-c", "head -c 8192 /dev/urandom > '"+sub+"/1.txt'; head -c 8192 /dev/urandom > '"+sub+"/2.txt'; sleep 1").Run(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the detection under the new name", func() bool { return got.count() > 0 })
+		for _, f := range got.first().Files {
+			if !strings.HasPrefix(f, sub+string(filepath.Separator)) {
+				t.Errorf("inotify=%v: file %s reported under its old name", inotify, f)
+			}
+		}
+		w.Close()
 	}
 }
